@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+
+namespace ApiGateway.Core.Configuration;
+
+/// <summary>
+/// The configuration file on disk. Reads take no lock (the file is only ever replaced whole, by rename); every
+/// change is a read–modify–write under an inter-process lock (<c>&lt;file&gt;.lock</c>), checked against the
+/// revision just before the new file is renamed over the old one. A file that cannot be parsed is never
+/// overwritten, and one written by a newer schema is never written.
+/// </summary>
+public sealed class ConfigurationStore
+{
+    private const int MaxConcurrentEditRetries = 5;
+
+    /// <summary>Opens the store for the file at <paramref name="path"/> (made absolute; need not exist yet).</summary>
+    public ConfigurationStore(string path, TimeSpan? lockTimeout = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Path = System.IO.Path.GetFullPath(path);
+        LockPath = Path + ".lock";
+        LockTimeout = lockTimeout ?? TimeSpan.FromSeconds(30);
+    }
+
+    /// <summary>Absolute path of the configuration file.</summary>
+    public string Path { get; }
+
+    /// <summary>The lock file beside it, held exclusively while a change is written.</summary>
+    public string LockPath { get; }
+
+    /// <summary>How long a writer waits for another writer before it gives up with <c>ConfigurationLocked</c>.</summary>
+    public TimeSpan LockTimeout { get; }
+
+    /// <summary>Whether the configuration file exists.</summary>
+    public bool Exists => File.Exists(Path);
+
+    /// <summary>Reads and parses the file. Never blocks on writers: it sees the old or the new file, never half of one.</summary>
+    public GatewayConfiguration Read()
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(Path);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw NotFound(ex);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw NotFound(ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw GatewayException.Create("Configuration", "ReadFailed", GatewayErrorCategory.ReadError,
+                $"The configuration file '{Path}' cannot be read: {ex.Message}", Path, ex);
+        }
+        return ConfigurationSerializer.Deserialize(bytes, Path);
+    }
+
+    /// <summary>
+    /// Creates the file with <paramref name="initial"/> (revision 1) unless it exists. Returns the configuration in
+    /// the file and whether this call created it.
+    /// </summary>
+    public (GatewayConfiguration Configuration, bool Created) CreateIfMissing(GatewayConfiguration initial)
+    {
+        ArgumentNullException.ThrowIfNull(initial);
+        if (Exists)
+            return (Read(), false);
+        var folder = System.IO.Path.GetDirectoryName(Path)!;
+        if (!Directory.Exists(folder))
+        {
+            throw GatewayException.Create("Configuration", "FolderNotFound", GatewayErrorCategory.NotFound,
+                $"The folder '{folder}' for the configuration file does not exist. Create it first, or give a path in an existing folder.", folder);
+        }
+        using var _ = AcquireLock();
+        if (Exists)
+            return (Read(), false);
+        var created = initial with { Revision = 1, SchemaVersion = GatewayConfiguration.CurrentSchemaVersion };
+        WriteAtomically(ConfigurationSerializer.Serialize(created), expectedRevision: null);
+        return (created, true);
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current configuration under the lock and writes the result with the
+    /// revision one higher. When the change leaves the configuration as it was, nothing is written. An exception
+    /// thrown by <paramref name="change"/> leaves the file untouched.
+    /// </summary>
+    public ConfigurationChange Update(Func<GatewayConfiguration, GatewayConfiguration> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        using var _ = AcquireLock();
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = Read();
+            if (before.SchemaVersion > GatewayConfiguration.CurrentSchemaVersion)
+            {
+                throw GatewayException.Create("Configuration", "SchemaTooNew", GatewayErrorCategory.NotSupported,
+                    $"The configuration file '{Path}' has schema version {before.SchemaVersion}, written by a newer ApiGateway; this version writes schema {GatewayConfiguration.CurrentSchemaVersion} and refuses to change the file so nothing is lost. Update the ApiGateway module.",
+                    Path);
+            }
+            var after = change(before);
+            var unchanged = ConfigurationSerializer.Serialize(after with { Revision = before.Revision, SchemaVersion = before.SchemaVersion });
+            if (unchanged.AsSpan().SequenceEqual(ConfigurationSerializer.Serialize(before)))
+                return new ConfigurationChange(before, before, Written: false);
+            after = after with { Revision = before.Revision + 1, SchemaVersion = GatewayConfiguration.CurrentSchemaVersion };
+            if (WriteAtomically(ConfigurationSerializer.Serialize(after), before.Revision))
+                return new ConfigurationChange(before, after, Written: true);
+            if (attempt == MaxConcurrentEditRetries)
+            {
+                throw GatewayException.Create("Configuration", "ChangedConcurrently", GatewayErrorCategory.Unavailable,
+                    $"The configuration file '{Path}' kept changing while this change was being written (something edits it without taking '{LockPath}'). Try again.", Path);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to a temporary file in the same folder, flushes it to disk and renames it over
+    /// the configuration file. Returns false, writing nothing, when the file on disk no longer has
+    /// <paramref name="expectedRevision"/> (someone wrote it without the lock).
+    /// </summary>
+    private bool WriteAtomically(byte[] bytes, long? expectedRevision)
+    {
+        var target = ResolveWriteTarget();
+        var folder = System.IO.Path.GetDirectoryName(target)!;
+        var temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(target)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
+        try
+        {
+            var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            // Keep the permissions the operator gave the file (a new temporary file would get the umask's).
+            if (!OperatingSystem.IsWindows() && File.Exists(target))
+                streamOptions.UnixCreateMode = File.GetUnixFileMode(target);
+            using (var stream = new FileStream(temp, streamOptions))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
+            if (expectedRevision is { } expected && File.Exists(target) && ReadRevision(target) != expected)
+                return false;
+            File.Move(temp, target, overwrite: true);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw GatewayException.Create("Configuration", "WriteFailed", GatewayErrorCategory.WriteError,
+                $"The configuration file '{Path}' could not be written: {ex.Message} The previous configuration is unchanged.", Path, ex);
+        }
+        finally
+        {
+            try
+            {
+                if (File.Exists(temp))
+                    File.Delete(temp);
+            }
+            catch (IOException)
+            {
+                // A leftover temporary file is harmless; never let cleanup hide the real outcome.
+            }
+        }
+    }
+
+    private static long? ReadRevision(string file)
+    {
+        try
+        {
+            return ConfigurationSerializer.Deserialize(File.ReadAllBytes(file), file).Revision;
+        }
+        catch (GatewayException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Where the bytes go: the file itself, or, when the path is a symbolic link (a ConfigMap-style volume, a
+    /// dotfiles link), its final target, so the link stays a link.
+    /// </summary>
+    private string ResolveWriteTarget()
+    {
+        var info = new FileInfo(Path);
+        if (info.Exists && info.LinkTarget is not null)
+            return info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path;
+        return Path;
+    }
+
+    /// <summary>Takes the inter-process lock: an exclusive open of <see cref="LockPath"/> (flock on Unix, a share lock on Windows).</summary>
+    internal IDisposable AcquireLock()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var delay = 2;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (IOException) when (stopwatch.Elapsed < LockTimeout)
+            {
+                Thread.Sleep(Random.Shared.Next(delay / 2 + 1, delay + 1));
+                delay = Math.Min(delay * 2, 50);
+            }
+            catch (IOException ex)
+            {
+                throw GatewayException.Create("Configuration", "Locked", GatewayErrorCategory.Unavailable,
+                    $"Another process has been changing '{Path}' for more than {LockTimeout.TotalSeconds:0} s (it holds '{LockPath}'). Wait for it to finish and try again.", Path, ex);
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw GatewayException.Create("Configuration", "WriteFailed", GatewayErrorCategory.WriteError,
+                    $"The lock file '{LockPath}' cannot be created: {ex.Message} Changing '{Path}' needs write access to its folder.", Path, ex);
+            }
+        }
+    }
+
+    private GatewayException NotFound(Exception inner) =>
+        GatewayException.Create("Configuration", "NotFound", GatewayErrorCategory.NotFound,
+            $"The configuration file '{Path}' does not exist. Create it with New-GatewayContext -Path '{Path}'.", Path, inner);
+}
+
+/// <summary>The outcome of <see cref="ConfigurationStore.Update"/>.</summary>
+/// <param name="Before">The configuration the change was applied to.</param>
+/// <param name="After">The configuration now in the file.</param>
+/// <param name="Written">False when the change changed nothing and the file was left alone.</param>
+public sealed record ConfigurationChange(GatewayConfiguration Before, GatewayConfiguration After, bool Written);
