@@ -84,9 +84,10 @@ public sealed class ConfigurationStore
     /// <summary>
     /// Applies <paramref name="change"/> to the current configuration under the lock and writes the result with the
     /// revision one higher. When the change leaves the configuration as it was, nothing is written. An exception
-    /// thrown by <paramref name="change"/> leaves the file untouched.
+    /// thrown by <paramref name="change"/> leaves the file untouched. <paramref name="afterWrite"/> runs after a
+    /// successful write while the lock is still held (clean-up that must not race another writer).
     /// </summary>
-    public ConfigurationChange Update(Func<GatewayConfiguration, GatewayConfiguration> change)
+    public ConfigurationChange Update(Func<GatewayConfiguration, GatewayConfiguration> change, Action<GatewayConfiguration>? afterWrite = null)
     {
         ArgumentNullException.ThrowIfNull(change);
         using var _ = AcquireLock();
@@ -105,7 +106,10 @@ public sealed class ConfigurationStore
                 return new ConfigurationChange(before, before, Written: false);
             after = after with { Revision = before.Revision + 1, SchemaVersion = GatewayConfiguration.CurrentSchemaVersion };
             if (WriteAtomically(ConfigurationSerializer.Serialize(after), before.Revision))
+            {
+                afterWrite?.Invoke(after);
                 return new ConfigurationChange(before, after, Written: true);
+            }
             if (attempt == MaxConcurrentEditRetries)
             {
                 throw GatewayException.Create("Configuration", "ChangedConcurrently", GatewayErrorCategory.Unavailable,

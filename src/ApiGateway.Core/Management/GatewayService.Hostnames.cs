@@ -1,0 +1,133 @@
+using ApiGateway.Core.Configuration;
+
+namespace ApiGateway.Core.Management;
+
+/// <summary>What Set-GatewayHostname gives: null means "not given" (new: the default; existing: unchanged).</summary>
+public sealed record HostnameDefinition
+{
+    public required string HostName { get; init; }
+    public int? Port { get; init; }
+    public string? ListenAddress { get; init; }
+    public string? CertificateId { get; init; }
+    public bool? NegotiateClientCertificate { get; init; }
+    public bool? RequireClientCertificate { get; init; }
+}
+
+public sealed partial class GatewayService
+{
+    private const string ListHostnames = "Get-GatewayHostname";
+
+    /// <summary>
+    /// Adds or changes the hostname <see cref="HostnameDefinition.HostName"/>. A new hostname needs a server
+    /// certificate with a private key. Strict mode (<see cref="HostnameDefinition.RequireClientCertificate"/>)
+    /// implies negotiating the client certificate.
+    /// </summary>
+    public GatewayHostname SetHostname(HostnameDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var name = definition.HostName?.Trim() ?? string.Empty;
+        if (!ConfigurationValidator.IsHostName(name))
+        {
+            throw GatewayException.Create("Hostname", "Invalid", GatewayErrorCategory.InvalidArgument,
+                $"'{definition.HostName}' is not a host name. Give a DNS name such as api.contoso.com or localhost.", definition.HostName);
+        }
+        if (definition.Port is { } port && port is < 1 or > 65535)
+        {
+            throw GatewayException.Create("Hostname", "InvalidPort", GatewayErrorCategory.InvalidArgument,
+                $"Hostname '{name}' cannot use port {port}: give a port from 1 to 65535.", port);
+        }
+        if (definition.RequireClientCertificate == true && definition.NegotiateClientCertificate == false)
+        {
+            throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
+                $"Hostname '{name}' cannot require client certificates without negotiating them: drop -NegotiateClientCertificate $false, or -RequireClientCertificate $true.", name);
+        }
+        HostnameEntry entry = null!;
+        Change("Hostname", before =>
+        {
+            var hostnames = before.Service.Hostnames;
+            var index = hostnames.Select((h, i) => (h, i)).FirstOrDefault(p => string.Equals(p.h.HostName, name, StringComparison.OrdinalIgnoreCase)).i;
+            var exists = hostnames.Length > 0 && string.Equals(hostnames[index].HostName, name, StringComparison.OrdinalIgnoreCase);
+            if (!exists && definition.CertificateId is null)
+            {
+                throw GatewayException.Create("Hostname", "CertificateRequired", GatewayErrorCategory.InvalidArgument,
+                    $"Hostname '{name}' is new and needs a server certificate: give -CertificateId (a certificate with a private key, see Get-GatewayCertificate).", name);
+            }
+            string? certificateId = null;
+            if (definition.CertificateId is { } cid)
+            {
+                if (!before.Certificates.TryGetValue(cid, out var cert))
+                    throw NotFound("Certificate", "Certificate", cid, ListCertificates);
+                certificateId = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, cid));
+                if (!cert.HasPrivateKey)
+                {
+                    throw GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+                        $"Hostname '{name}' cannot use certificate '{certificateId}' as its server certificate: it has no private key. Add the certificate from a PFX with its key.", certificateId);
+                }
+            }
+            var old = exists ? hostnames[index] : new HostnameEntry { HostName = name, CertificateId = certificateId! };
+            var require = definition.RequireClientCertificate ?? old.RequireClientCertificate;
+            entry = old with
+            {
+                HostName = exists ? old.HostName : name,
+                Port = definition.Port ?? old.Port,
+                ListenAddress = definition.ListenAddress?.Trim() ?? old.ListenAddress,
+                CertificateId = certificateId ?? old.CertificateId,
+                NegotiateClientCertificate = definition.NegotiateClientCertificate ?? (require || old.NegotiateClientCertificate),
+                RequireClientCertificate = require,
+            };
+            if (entry.RequireClientCertificate && !entry.NegotiateClientCertificate)
+            {
+                throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
+                    $"Hostname '{name}' requires client certificates, so it must negotiate them. Give -RequireClientCertificate $false first.", name);
+            }
+            if (entry.RequireClientCertificate && before.CaCertificates.Count == 0)
+            {
+                throw GatewayException.Create("Hostname", "NoCaCertificate", GatewayErrorCategory.InvalidOperation,
+                    $"Hostname '{name}' cannot require client certificates that chain to an uploaded CA: there is none. Add one with Add-GatewayCaCertificate first.", name);
+            }
+            var updated = exists ? hostnames.SetItem(index, entry) : hostnames.Add(entry);
+            return before with { Service = before.Service with { Hostnames = updated } };
+        });
+        return ToOutput(entry);
+    }
+
+    /// <summary>Hostnames matching <paramref name="hostName"/> (wildcards allowed; null: all).</summary>
+    public IReadOnlyList<GatewayHostname> GetHostnames(string? hostName = null)
+    {
+        var hostnames = Read().Service.Hostnames;
+        IEnumerable<HostnameEntry> selected = hostnames;
+        if (!string.IsNullOrEmpty(hostName))
+        {
+            var wildcard = new Wildcard(hostName);
+            selected = hostnames.Where(h => wildcard.IsMatch(h.HostName));
+        }
+        var result = selected.Select(ToOutput).ToList();
+        RequireFound(result.Count, hostName, "Hostname", "Hostname", ListHostnames);
+        return result;
+    }
+
+    /// <summary>Removes a hostname: the gateway stops listening for it.</summary>
+    public GatewayHostname RemoveHostname(string hostName)
+    {
+        GatewayHostname removed = null!;
+        Change("Hostname", before =>
+        {
+            var entry = before.Service.Hostnames.FirstOrDefault(h => string.Equals(h.HostName, hostName, StringComparison.OrdinalIgnoreCase))
+                ?? throw NotFound("Hostname", "Hostname", hostName, ListHostnames);
+            removed = ToOutput(entry);
+            return before with { Service = before.Service with { Hostnames = before.Service.Hostnames.Remove(entry) } };
+        });
+        return removed;
+    }
+
+    private GatewayHostname ToOutput(HostnameEntry entry) => new()
+    {
+        HostName = entry.HostName,
+        Port = entry.Port,
+        ListenAddress = entry.ListenAddress,
+        CertificateId = entry.CertificateId,
+        NegotiateClientCertificate = entry.NegotiateClientCertificate,
+        RequireClientCertificate = entry.RequireClientCertificate,
+        ConfigurationPath = ConfigurationPath,
+    };
+}

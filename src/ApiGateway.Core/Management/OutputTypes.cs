@@ -1,0 +1,164 @@
+using System.Security;
+using ApiGateway.Core.Configuration;
+
+namespace ApiGateway.Core.Management;
+
+/// <summary>The result of a change: the new state and what the operator should know (e.g. an expired certificate).</summary>
+public sealed record OperationResult<T>(T Value, IReadOnlyList<string> Warnings);
+
+/// <summary>An opened configuration, as <c>New-GatewayContext</c> shows it.</summary>
+public sealed record GatewayContextInfo
+{
+    public required string ConfigurationPath { get; init; }
+    public required string StorePath { get; init; }
+    public required string ServiceName { get; init; }
+    public required long Revision { get; init; }
+    public bool Created { get; init; }
+}
+
+/// <summary>A certificate of the gateway (the output of Get-/Add-/Set-GatewayCertificate).</summary>
+public sealed record GatewayCertificate
+{
+    public required string CertificateId { get; init; }
+    public required string Subject { get; init; }
+    public required string Issuer { get; init; }
+    public required string Thumbprint { get; init; }
+    public required string SerialNumber { get; init; }
+    public IReadOnlyList<string> SubjectAlternativeNames { get; init; } = [];
+
+    /// <summary>Start of validity, local time (as <c>X509Certificate2.NotBefore</c> and <c>Get-Date</c>).</summary>
+    public DateTime NotBefore { get; init; }
+
+    /// <summary>End of validity, local time (APIM's name for NotAfter).</summary>
+    public DateTime ExpirationDate { get; init; }
+
+    public bool HasPrivateKey { get; init; }
+    public CertificateSource Source { get; init; }
+
+    /// <summary>For linked certificates: the file the gateway reads.</summary>
+    public string? LinkedPath { get; init; }
+
+    public string? KeyPath { get; init; }
+    public string? StoreLocation { get; init; }
+    public string? StoreName { get; init; }
+
+    /// <summary>Whether anything (hostname, API, backend, policy) refers to it.</summary>
+    public bool InUse { get; init; }
+
+    public string? ConfigurationPath { get; init; }
+
+    /// <summary>Whether it has expired.</summary>
+    public bool IsExpired => ExpirationDate < DateTime.Now;
+}
+
+/// <summary>A CA certificate trusted for client-certificate chains.</summary>
+public sealed record GatewayCaCertificate
+{
+    public required string CertificateId { get; init; }
+    public required string Subject { get; init; }
+    public required string Issuer { get; init; }
+    public required string Thumbprint { get; init; }
+    public DateTime NotBefore { get; init; }
+    public DateTime ExpirationDate { get; init; }
+
+    /// <summary>Root (trust anchor) or CertificateAuthority (intermediate).</summary>
+    public CaStoreName StoreName { get; init; }
+
+    public string? ConfigurationPath { get; init; }
+}
+
+/// <summary>
+/// What a backend receives from the gateway: client certificates, headers, query parameters and an Authorization
+/// header. Built by <c>New-GatewayBackendCredential</c>; the authorization parameter is a secret (SecureString).
+/// </summary>
+public sealed class GatewayBackendCredential
+{
+    public IReadOnlyList<string> CertificateIds { get; init; } = [];
+    public IReadOnlyList<string> CertificateThumbprints { get; init; } = [];
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Header { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Query { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    public string? AuthorizationHeaderScheme { get; init; }
+
+    /// <summary>The new parameter to store (input only; never read back).</summary>
+    public SecureString? AuthorizationHeaderParameter { get; init; }
+
+    /// <summary>Whether a stored parameter exists (output); kept when the credential is passed back unchanged.</summary>
+    public bool HasAuthorizationHeaderParameter { get; init; }
+
+    /// <summary>The stored parameter's name, so that a credential read back and set again keeps its secret.</summary>
+    internal string? StoredParameterSecret { get; init; }
+
+    public override string ToString()
+    {
+        var parts = new List<string>();
+        if (CertificateIds.Count > 0)
+            parts.Add("Certificate: " + string.Join(", ", CertificateIds));
+        if (CertificateThumbprints.Count > 0)
+            parts.Add("Thumbprint: " + string.Join(", ", CertificateThumbprints));
+        if (Header.Count > 0)
+            parts.Add("Header: " + string.Join(", ", Header.Keys));
+        if (Query.Count > 0)
+            parts.Add("Query: " + string.Join(", ", Query.Keys));
+        if (AuthorizationHeaderScheme is not null)
+            parts.Add("Authorization: " + AuthorizationHeaderScheme);
+        return string.Join("; ", parts);
+    }
+}
+
+/// <summary>A backend (the output of Get-/New-/Set-GatewayBackend).</summary>
+public sealed record GatewayBackend
+{
+    public required string BackendId { get; init; }
+    public required string Url { get; init; }
+    public BackendProtocol Protocol { get; init; }
+    public string? Title { get; init; }
+    public string? Description { get; init; }
+    public bool SkipCertificateChainValidation { get; init; }
+    public bool SkipCertificateNameValidation { get; init; }
+    public GatewayBackendCredential? Credentials { get; init; }
+    public string? ConfigurationPath { get; init; }
+}
+
+/// <summary>An API (the output of Get-/New-/Set-GatewayApi).</summary>
+public sealed record GatewayApi
+{
+    public required string ApiId { get; init; }
+    public required string DisplayName { get; init; }
+    public required string Path { get; init; }
+    public string? BackendId { get; init; }
+    public string? ServiceUrl { get; init; }
+
+    /// <summary>Certificate id of the gateway credential (authentication-certificate), if set by id.</summary>
+    public string? GatewayCredentialCertificateId { get; init; }
+
+    /// <summary>Thumbprint of the gateway credential, if set by thumbprint.</summary>
+    public string? GatewayCredentialThumbprint { get; init; }
+
+    public string? ConfigurationPath { get; init; }
+}
+
+/// <summary>A policy document: the global one (ApiId null) or an API's.</summary>
+public sealed record GatewayPolicy
+{
+    /// <summary>The API, or null for the global policy.</summary>
+    public string? ApiId { get; init; }
+
+    public Policies.PolicyScope Scope { get; init; }
+
+    /// <summary>The policy XML.</summary>
+    public required string Policy { get; init; }
+
+    public string? ConfigurationPath { get; init; }
+}
+
+/// <summary>A hostname the gateway listens on.</summary>
+public sealed record GatewayHostname
+{
+    public required string HostName { get; init; }
+    public int Port { get; init; }
+    public required string ListenAddress { get; init; }
+    public required string CertificateId { get; init; }
+    public bool NegotiateClientCertificate { get; init; }
+    public bool RequireClientCertificate { get; init; }
+    public string? ConfigurationPath { get; init; }
+}

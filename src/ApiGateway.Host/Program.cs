@@ -1,0 +1,2 @@
+// Placeholder entry point; the gateway host is built under issue #3.
+return 0;
