@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 
 namespace ApiGateway.Core.Configuration;
 
@@ -64,8 +65,11 @@ public static class ConfigurationSerializer
     /// </summary>
     public static GatewayConfiguration Deserialize(ReadOnlySpan<byte> utf8, string sourceName)
     {
-        if (utf8.StartsWith("\xEF\xBB\xBF"u8))
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        if (utf8.StartsWith(bom))
             utf8 = utf8[3..];
+        if (utf8.Trim(" \t\r\n"u8).IsEmpty)
+            throw Unreadable(sourceName, null, "the file is empty");
         var schema = PeekSchemaVersion(utf8, sourceName);
         var options = schema > GatewayConfiguration.CurrentSchemaVersion ? LenientReadOptions : StrictReadOptions;
         try
@@ -109,18 +113,68 @@ public static class ConfigurationSerializer
 
     private static string Describe(JsonException ex)
     {
-        // JsonException messages end with "Path: $.x | LineNumber: 3 | BytePositionInLine: 4." – restate them for people.
-        var message = ex.Message;
+        var where = ex.LineNumber is { } line
+            ? $"line {line + 1}, position {(ex.BytePositionInLine ?? 0) + 1}"
+            : "unknown position";
+        var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? string.Empty : $" (at {ex.Path})";
+        return $"{where}{path}: {Humanize(ex.Message)}";
+    }
+
+    /// <summary>Restates System.Text.Json's messages (which name .NET types) in the file's own terms.</summary>
+    internal static string Humanize(string message)
+    {
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         if (cut < 0)
             cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (cut > 0)
             message = message[..cut];
-        var where = ex.LineNumber is { } line
-            ? $"line {line + 1}, position {(ex.BytePositionInLine ?? 0) + 1}"
-            : "unknown position";
-        var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? string.Empty : $" (at {ex.Path})";
-        return $"{where}{path}: {message.TrimEnd('.')}";
+        message = message.TrimEnd('.', ' ');
+        var m = Regex.Match(message, "^The JSON property '(?<p>[^']*)' could not be mapped to any .NET member contained in type '(?<t>[^']*)'");
+        if (m.Success)
+            return $"unknown property '{m.Groups["p"].Value}' in {Friendly(m.Groups["t"].Value)}; check its spelling (names are camelCase) or remove it";
+        m = Regex.Match(message, "missing required properties including: (?<p>.*)$");
+        if (m.Success)
+            return $"{Friendly(Regex.Match(message, "type '(?<t>[^']*)'").Groups["t"].Value)} is missing the required {m.Groups["p"].Value}";
+        m = Regex.Match(message, "The property or field '(?<p>[^']*)' on type '(?<t>[^']*)' doesn't allow setting null values");
+        if (m.Success)
+            return $"'{m.Groups["p"].Value}' in {Friendly(m.Groups["t"].Value)} must not be null";
+        m = Regex.Match(message, "^The JSON value could not be converted to (?<t>[^ ]+)$");
+        if (m.Success)
+            return $"the value is not {Expected(m.Groups["t"].Value)}";
+        return message;
+    }
+
+    private static string Friendly(string typeName) => typeName[(typeName.LastIndexOf('.') + 1)..] switch
+    {
+        nameof(GatewayConfiguration) => "the configuration",
+        nameof(ServiceSettings) => "'service'",
+        nameof(HostnameEntry) => "a hostname",
+        nameof(CertificateEntry) => "a certificate",
+        nameof(CaCertificateEntry) => "a CA certificate",
+        nameof(BackendEntry) => "a backend",
+        nameof(BackendTls) => "a backend's 'tls'",
+        nameof(BackendCredentials) => "a backend's 'credentials'",
+        nameof(BackendAuthorization) => "a backend's 'authorization'",
+        nameof(ApiEntry) => "an API",
+        var other => $"'{other}'",
+    };
+
+    private static string Expected(string typeName)
+    {
+        var name = typeName[(typeName.LastIndexOf('.') + 1)..];
+        var type = typeof(GatewayConfiguration).Assembly.GetType(typeName);
+        if (type is { IsEnum: true })
+            return "one of " + string.Join(", ", Enum.GetNames(type).Select(n => "'" + JsonNamingPolicy.CamelCase.ConvertName(n) + "'"));
+        return name switch
+        {
+            "Boolean" => "true or false",
+            "Int32" or "Int64" => "a whole number",
+            "String" => "a string",
+            "DateTimeOffset" => "a date such as 2025-01-31T12:00:00Z",
+            _ when name.StartsWith("ImmutableSortedDictionary", StringComparison.Ordinal) => "an object of id → entry",
+            _ when name.StartsWith("ImmutableArray", StringComparison.Ordinal) => "an array",
+            _ => $"a valid {name}",
+        };
     }
 
     private static GatewayException Unreadable(string sourceName, Exception? inner, string detail) =>
@@ -166,16 +220,25 @@ public static class ConfigurationSerializer
             if (reader.TokenType != JsonTokenType.StartObject)
                 throw new JsonException($"Expected an object of id → value, found {reader.TokenType}.");
             var builder = ImmutableSortedDictionary.CreateBuilder<string, T>(Ids.Comparer);
-            var valueConverter = (JsonConverter<T>)options.GetConverter(typeof(T));
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
                 var key = reader.GetString()!;
                 if (builder.ContainsKey(key))
-                    throw new JsonException($"'{key}' appears twice (ids are compared without regard to case).");
+                    throw new JsonException($"'{key}' appears twice (ids are compared without regard to case)");
                 reader.Read();
-                var value = valueConverter.Read(ref reader, typeof(T), options);
+                T? value;
+                try
+                {
+                    value = JsonSerializer.Deserialize<T>(ref reader, options);
+                }
+                catch (JsonException ex)
+                {
+                    // Keep the entry's id and the property inside it in the message: the outer path stops at the map.
+                    var inner = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? string.Empty : $" at {ex.Path[2..]}";
+                    throw new JsonException($"in '{key}'{inner}: {Humanize(ex.Message)}", ex);
+                }
                 if (value is null)
-                    throw new JsonException($"'{key}' has no value.");
+                    throw new JsonException($"'{key}' has no value");
                 builder.Add(key, value);
             }
             return builder.ToImmutable();

@@ -35,12 +35,19 @@ public sealed class ConfigurationStore
     public bool Exists => File.Exists(Path);
 
     /// <summary>Reads and parses the file. Never blocks on writers: it sees the old or the new file, never half of one.</summary>
-    public GatewayConfiguration Read()
+    public GatewayConfiguration Read() => ReadWithBytes().Configuration;
+
+    private (GatewayConfiguration Configuration, byte[] Bytes) ReadWithBytes()
     {
-        byte[] bytes;
+        var bytes = ReadBytes(Path);
+        return (ConfigurationSerializer.Deserialize(bytes, Path), bytes);
+    }
+
+    private byte[] ReadBytes(string file)
+    {
         try
         {
-            bytes = File.ReadAllBytes(Path);
+            return File.ReadAllBytes(file);
         }
         catch (FileNotFoundException ex)
         {
@@ -55,7 +62,6 @@ public sealed class ConfigurationStore
             throw GatewayException.Create("Configuration", "ReadFailed", GatewayErrorCategory.ReadError,
                 $"The configuration file '{Path}' cannot be read: {ex.Message}", Path, ex);
         }
-        return ConfigurationSerializer.Deserialize(bytes, Path);
     }
 
     /// <summary>
@@ -77,7 +83,7 @@ public sealed class ConfigurationStore
         if (Exists)
             return (Read(), false);
         var created = initial with { Revision = 1, SchemaVersion = GatewayConfiguration.CurrentSchemaVersion };
-        WriteAtomically(ConfigurationSerializer.Serialize(created), expectedRevision: null);
+        WriteAtomically(ConfigurationSerializer.Serialize(created), expected: null);
         return (created, true);
     }
 
@@ -93,7 +99,7 @@ public sealed class ConfigurationStore
         using var _ = AcquireLock();
         for (var attempt = 1; ; attempt++)
         {
-            var before = Read();
+            var (before, bytes) = ReadWithBytes();
             if (before.SchemaVersion > GatewayConfiguration.CurrentSchemaVersion)
             {
                 throw GatewayException.Create("Configuration", "SchemaTooNew", GatewayErrorCategory.NotSupported,
@@ -101,11 +107,14 @@ public sealed class ConfigurationStore
                     Path);
             }
             var after = change(before);
-            var unchanged = ConfigurationSerializer.Serialize(after with { Revision = before.Revision, SchemaVersion = before.SchemaVersion });
-            if (unchanged.AsSpan().SequenceEqual(ConfigurationSerializer.Serialize(before)))
+            // Nothing to write when the change changed nothing: the same record, or the same bytes as the file.
+            if (after == before)
+                return new ConfigurationChange(before, before, Written: false);
+            var candidate = ConfigurationSerializer.Serialize(after with { Revision = before.Revision, SchemaVersion = before.SchemaVersion });
+            if (candidate.AsSpan().SequenceEqual(bytes))
                 return new ConfigurationChange(before, before, Written: false);
             after = after with { Revision = before.Revision + 1, SchemaVersion = GatewayConfiguration.CurrentSchemaVersion };
-            if (WriteAtomically(ConfigurationSerializer.Serialize(after), before.Revision))
+            if (WriteAtomically(ConfigurationSerializer.Serialize(after), bytes))
             {
                 afterWrite?.Invoke(after);
                 return new ConfigurationChange(before, after, Written: true);
@@ -120,10 +129,10 @@ public sealed class ConfigurationStore
 
     /// <summary>
     /// Writes <paramref name="bytes"/> to a temporary file in the same folder, flushes it to disk and renames it over
-    /// the configuration file. Returns false, writing nothing, when the file on disk no longer has
-    /// <paramref name="expectedRevision"/> (someone wrote it without the lock).
+    /// the configuration file. Returns false, writing nothing, when the file on disk is no longer
+    /// <paramref name="expected"/> (someone wrote it without the lock).
     /// </summary>
-    private bool WriteAtomically(byte[] bytes, long? expectedRevision)
+    private bool WriteAtomically(byte[] bytes, byte[]? expected)
     {
         var target = ResolveWriteTarget();
         var folder = System.IO.Path.GetDirectoryName(target)!;
@@ -139,9 +148,10 @@ public sealed class ConfigurationStore
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }
-            if (expectedRevision is { } expected && File.Exists(target) && ReadRevision(target) != expected)
+            if (expected is not null && File.Exists(target) && !File.ReadAllBytes(target).AsSpan().SequenceEqual(expected))
                 return false;
             File.Move(temp, target, overwrite: true);
+            DeleteStaleTemporaryFiles(folder, target);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -163,15 +173,20 @@ public sealed class ConfigurationStore
         }
     }
 
-    private static long? ReadRevision(string file)
+    /// <summary>
+    /// Removes temporary files left behind by a writer that was killed between writing and renaming. Every writer of
+    /// such files holds the lock while its file exists, and we hold it now, so any that remain are orphans.
+    /// </summary>
+    private static void DeleteStaleTemporaryFiles(string folder, string target)
     {
         try
         {
-            return ConfigurationSerializer.Deserialize(File.ReadAllBytes(file), file).Revision;
+            foreach (var stale in Directory.EnumerateFiles(folder, $".{System.IO.Path.GetFileName(target)}.*.tmp"))
+                File.Delete(stale);
         }
-        catch (GatewayException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return null;
+            // Best effort: a leftover temporary file is harmless.
         }
     }
 

@@ -45,8 +45,8 @@ public sealed partial class GatewayService
         Change("Hostname", before =>
         {
             var hostnames = before.Service.Hostnames;
-            var index = hostnames.Select((h, i) => (h, i)).FirstOrDefault(p => string.Equals(p.h.HostName, name, StringComparison.OrdinalIgnoreCase)).i;
-            var exists = hostnames.Length > 0 && string.Equals(hostnames[index].HostName, name, StringComparison.OrdinalIgnoreCase);
+            var index = hostnames.IndexOf(hostnames.FirstOrDefault(h => string.Equals(h.HostName, name, StringComparison.OrdinalIgnoreCase))!);
+            var exists = index >= 0;
             if (!exists && definition.CertificateId is null)
             {
                 throw GatewayException.Create("Hostname", "CertificateRequired", GatewayErrorCategory.InvalidArgument,

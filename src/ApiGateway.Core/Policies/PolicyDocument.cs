@@ -35,10 +35,28 @@ public sealed class PolicyDocument
     /// <summary>The XML name of a section.</summary>
     public static string SectionName(PolicySectionKind kind) => SectionNames[(int)kind];
 
-    /// <summary>Parses and checks <paramref name="text"/>. Returns the document, or null with every error found.</summary>
+    /// <summary>
+    /// Parses and checks <paramref name="text"/>. Returns the document, or null with every error found. Results are
+    /// immutable and cached by text, since the same policies are parsed by every operation on a configuration.
+    /// </summary>
     public static PolicyParseResult Parse(string text, PolicyScope scope)
     {
         ArgumentNullException.ThrowIfNull(text);
+        var key = (text, scope);
+        if (Cache.TryGetValue(key, out var cached))
+            return cached;
+        var result = ParseUncached(text, scope);
+        if (Cache.Count >= MaxCached)
+            Cache.Clear();
+        Cache[key] = result;
+        return result;
+    }
+
+    private const int MaxCached = 8192;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, PolicyScope), PolicyParseResult> Cache = new();
+
+    private static PolicyParseResult ParseUncached(string text, PolicyScope scope)
+    {
         var pre = PolicyXmlPreprocessor.Run(text);
         XDocument xml;
         try
