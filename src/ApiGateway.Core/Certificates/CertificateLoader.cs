@@ -66,26 +66,28 @@ public static class CertificateLoader
         }
     }
 
+    /// <summary>
+    /// Tells PFX, PEM and DER apart from the first bytes, so that a truncated file is still recognised (and reported as
+    /// damaged rather than as something else): a PFX is SEQUENCE { INTEGER 3, ... }, a certificate SEQUENCE { SEQUENCE ... }.
+    /// </summary>
     internal static ContentKind Sniff(ReadOnlySpan<byte> data)
     {
         var head = data[..Math.Min(data.Length, 8192)];
         if (head.IndexOf("-----BEGIN "u8) >= 0)
             return ContentKind.Pem;
-        try
-        {
-            var reader = new AsnReader(data.ToArray(), AsnEncodingRules.BER);
-            var outer = reader.ReadSequence();
-            var first = outer.PeekTag();
-            if (first.HasSameClassAndValue(Asn1Tag.Integer))
-                return outer.ReadInteger() == 3 ? ContentKind.Pfx : ContentKind.Unknown;
-            if (first.HasSameClassAndValue(Asn1Tag.Sequence))
-                return ContentKind.Der;
-        }
-        catch (AsnContentException)
-        {
-            // Not ASN.1 at all.
-        }
-        return ContentKind.Unknown;
+        if (data.Length < 4 || data[0] != 0x30)
+            return ContentKind.Unknown;
+        var i = 1;
+        int lengthByte = data[i++];
+        if (lengthByte > 0x80)
+            i += lengthByte - 0x80; // long form: skip the length octets; 0x80 is BER's indefinite length
+        else if (lengthByte == 0x80 && false)
+            i += 0;
+        if (i + 2 >= data.Length)
+            return ContentKind.Unknown;
+        if (data[i] == 0x02 && data[i + 1] == 0x01)
+            return data[i + 2] == 0x03 ? ContentKind.Pfx : ContentKind.Unknown;
+        return data[i] == 0x30 ? ContentKind.Der : ContentKind.Unknown;
     }
 
     private static LoadedCertificate LoadBytes(byte[] data, SecureString? password, string source, ContentKind expected, string? keyPath)
@@ -177,22 +179,25 @@ public static class CertificateLoader
             throw GatewayException.Create("Certificate", "PasswordRequired", GatewayErrorCategory.SecurityError,
                 $"The private key in {keySource} is encrypted. Give its password with -PfxPassword.", keySource);
         }
+        // The leaf is the first certificate of the file (certbot's fullchain.pem order). Import the key on its own
+        // first, so a wrong password, a damaged key and a key of another certificate each get their own error.
+        var first = all[0];
+        using var key = ImportKey(first, keyText, encrypted, password, keySource);
         X509Certificate2 leaf;
         try
         {
-            leaf = encrypted
-                ? Secrets.Use(password, (chars, _) => X509Certificate2.CreateFromEncryptedPem(text, keyText, chars))
-                : X509Certificate2.CreateFromPem(text, keyText);
+            leaf = key switch
+            {
+                ECDsa ec => first.CopyWithPrivateKey(ec),
+                RSA rsa => first.CopyWithPrivateKey(rsa),
+                DSA dsa => first.CopyWithPrivateKey(dsa),
+                _ => throw new CryptographicException("unsupported key type"),
+            };
         }
-        catch (CryptographicException ex) when (encrypted && LooksLikeDecryptionFailure(ex))
-        {
-            throw GatewayException.Create("Certificate", "WrongPassword", GatewayErrorCategory.SecurityError,
-                $"The password for the encrypted private key in {keySource} is wrong. Check it and try again.", keySource, ex);
-        }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             throw GatewayException.Create("Certificate", "KeyMismatch", GatewayErrorCategory.InvalidData,
-                $"The private key in {keySource} does not belong to the certificate in {source} (or cannot be read: {ex.Message.TrimEnd('.')}). Give the key that was issued with this certificate.",
+                $"The private key in {keySource} does not belong to the certificate '{first.Subject}' in {source}. Give the key that was issued with this certificate.",
                 keySource, ex);
         }
         leaf = MakeUsable(leaf);
@@ -207,9 +212,38 @@ public static class CertificateLoader
         return new LoadedCertificate(leaf, extra);
     }
 
-    private static bool LooksLikeDecryptionFailure(CryptographicException ex) =>
-        ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("decrypt", StringComparison.OrdinalIgnoreCase)
-        || ex.HResult == WrongPasswordHResult || ex.Message.Contains("padding", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Imports the PEM private key for <paramref name="certificate"/>'s key algorithm.</summary>
+    private static AsymmetricAlgorithm ImportKey(X509Certificate2 certificate, string keyText, bool encrypted, SecureString? password, string keySource)
+    {
+        AsymmetricAlgorithm key = certificate.PublicKey.Oid.Value switch
+        {
+            "1.2.840.10045.2.1" => ECDsa.Create(),
+            "1.2.840.113549.1.1.1" => RSA.Create(),
+            "1.2.840.10040.4.1" => DSA.Create(),
+            var other => throw GatewayException.Create("Certificate", "UnsupportedKey", GatewayErrorCategory.NotSupported,
+                $"The certificate in {keySource} uses a key algorithm ({other}) the gateway does not support. Use an ECDSA or RSA certificate.", keySource),
+        };
+        try
+        {
+            if (encrypted)
+                Secrets.Use(password, (chars, _) => { key.ImportFromEncryptedPem(keyText, chars); return true; });
+            else
+                key.ImportFromPem(keyText);
+            return key;
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        {
+            key.Dispose();
+            if (encrypted)
+            {
+                throw GatewayException.Create("Certificate", "WrongPassword", GatewayErrorCategory.SecurityError,
+                    $"The password for the encrypted private key in {keySource} is wrong (or the key is damaged). Check it and try again.", keySource, ex);
+            }
+            throw GatewayException.Create("Certificate", "KeyMismatch", GatewayErrorCategory.InvalidData,
+                $"The private key in {keySource} cannot be used with the certificate '{certificate.Subject}': {ex.Message.TrimEnd('.')}. Give the key that was issued with this certificate.",
+                keySource, ex);
+        }
+    }
 
     private static LoadedCertificate LoadDer(byte[] data, string source)
     {

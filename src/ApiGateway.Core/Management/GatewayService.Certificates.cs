@@ -113,10 +113,21 @@ public sealed partial class GatewayService
                         id);
                 }
             }
-            if (!string.Equals(old.Thumbprint, entry.Thumbprint, StringComparison.OrdinalIgnoreCase))
+            var byThumbprint = references.Where(r => r.ByThumbprint).ToList();
+            if (byThumbprint.Count > 0 && !string.Equals(old.Thumbprint, entry.Thumbprint, StringComparison.OrdinalIgnoreCase))
             {
-                foreach (var r in references.Where(r => r.ByThumbprint))
-                    warnings.Add($"{Capital(r.Describe())} refers to the old certificate by thumbprint {old.Thumbprint} and does not follow the replacement; refer to it by id '{id}' instead.");
+                // A reference by thumbprint does not follow the id. It keeps working only if another certificate
+                // still has the old thumbprint; otherwise the replacement would break it, so refuse and say how to fix it.
+                var twin = before.Certificates.Any(p => !Ids.Comparer.Equals(p.Key, id) && string.Equals(p.Value.Thumbprint, old.Thumbprint, StringComparison.OrdinalIgnoreCase));
+                var who = JoinAnd(byThumbprint.Select(r => r.Describe()).ToList());
+                if (!twin)
+                {
+                    throw new GatewayException("CertificateReferencedByThumbprint", "ReferencedByThumbprint", GatewayErrorCategory.InUse,
+                        $"Certificate '{id}' cannot be replaced: {who} refer{(byThumbprint.Count == 1 ? "s" : string.Empty)} to it by its thumbprint {old.Thumbprint}, which would then point at nothing. Refer to it by id first ({ByIdExample(byThumbprint[0], id)}), then replace it.",
+                        id)
+                    { Details = byThumbprint.Select(r => r.Describe()).ToList() };
+                }
+                warnings.Add($"{Capital(who)} refer{(byThumbprint.Count == 1 ? "s" : string.Empty)} to thumbprint {old.Thumbprint} and keep{(byThumbprint.Count == 1 ? "s" : string.Empty)} using the other certificate with that thumbprint, not the new content of '{id}'.");
             }
             return before with { Certificates = before.Certificates.SetItem(id, entry) };
         });
@@ -173,6 +184,14 @@ public sealed partial class GatewayService
             id)
         { Details = references.Select(r => r.Describe()).ToList() };
     }
+
+    private static string ByIdExample(CertificateReference reference, string id) => reference.ReferrerType switch
+    {
+        ReferrerType.Backend => $"Set-GatewayBackend -BackendId {reference.ReferrerId} -Credential (New-GatewayBackendCredential -CertificateId {id})",
+        ReferrerType.Api when reference.Usage == CertificateUsage.GatewayCredential => $"Set-ApiGatewayCredential -ApiId {reference.ReferrerId} -CertificateId {id}",
+        ReferrerType.Api => $"Set-GatewayPolicy -ApiId {reference.ReferrerId}",
+        _ => "Set-GatewayPolicy",
+    };
 
     /// <summary>The configuration entry for a loaded certificate; uploaded material is written to the store here (under the lock).</summary>
     private CertificateEntry CreateEntry(LoadedCertificate loaded, CertificateInput input)

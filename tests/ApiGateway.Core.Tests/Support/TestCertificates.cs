@@ -65,7 +65,13 @@ public static class TestCertificates
             to = issuer.NotAfter;
         var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7f;
-        using var signed = request.Create(issuer, from, to, serial);
+        // A generator for the issuer's own key type, so an RSA leaf can be signed by an ECDSA CA and the other way round.
+        using var issuerEcdsa = issuer.GetECDsaPrivateKey();
+        using var issuerRsa = issuerEcdsa is null ? issuer.GetRSAPrivateKey() : null;
+        var generator = issuerEcdsa is not null
+            ? X509SignatureGenerator.CreateForECDsa(issuerEcdsa)
+            : X509SignatureGenerator.CreateForRSA(issuerRsa ?? throw new ArgumentException("The issuer has no private key.", nameof(issuer)), RSASignaturePadding.Pkcs1);
+        using var signed = request.Create(issuer.SubjectName, generator, from, to, serial);
         return rsa ? signed.CopyWithPrivateKey(rsaKey!) : signed.CopyWithPrivateKey(ecdsa!);
     }
 

@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
+using ApiGateway.Core.Management;
+using ApiGateway.Core.Tests.Support;
+
+namespace ApiGateway.Core.Tests.Certificates;
+
+public sealed class CertificateStoreTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+    private readonly X509Certificate2 _ca = TestCertificates.CreateCa();
+    private readonly X509Certificate2 _client;
+    private readonly GatewayService _service;
+
+    public CertificateStoreTests()
+    {
+        _client = TestCertificates.Create("CN=gateway-client", _ca, clientAuth: true);
+        _service = new GatewayService(_temp.File("gateway.json"));
+        _service.Open();
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _ca.Dispose();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public void StoreFolder_SitsBesideTheConfiguration()
+    {
+        Assert.Equal(_temp.File("gateway.store"), _service.CertificateStore.Directory);
+        Assert.Equal(_temp.File("gateway.store"), CertificateStore.DirectoryFor(_temp.File("gateway.json")));
+    }
+
+    [Fact]
+    public void UploadedKey_IsEncryptedAtRest_AndNeverInTheConfiguration()
+    {
+        _service.AddCertificate("client", CertificateInput.FromPfxBytes(TestCertificates.Pfx(_client, "pw"), "pw".AsSpan()));
+        var pkcs8 = _client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKey();
+        var privateScalar = _client.GetECDsaPrivateKey()!.ExportParameters(true).D!;
+
+        var storeFiles = Directory.GetFiles(_service.CertificateStore.Directory, "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != "store.key").ToList();
+        Assert.NotEmpty(storeFiles);
+        foreach (var file in storeFiles.Append(_service.ConfigurationPath))
+        {
+            var bytes = File.ReadAllBytes(file);
+            Assert.True(bytes.AsSpan().IndexOf(pkcs8) < 0, $"{file} holds the PKCS#8 key in plain text");
+            Assert.True(bytes.AsSpan().IndexOf(privateScalar) < 0, $"{file} holds the private scalar in plain text");
+            Assert.DoesNotContain("PRIVATE KEY", Encoding.ASCII.GetString(bytes), StringComparison.Ordinal);
+        }
+        var config = File.ReadAllText(_service.ConfigurationPath);
+        Assert.DoesNotContain(Convert.ToBase64String(_client.RawData)[..40], config, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UploadedCertificate_LoadsBackWithAUsableKey()
+    {
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        var entry = _service.Read().Certificates["client"];
+
+        using var loaded = _service.CertificateStore.LoadCertificate("client", entry);
+
+        Assert.Equal(_client.Thumbprint, loaded.Leaf.Thumbprint);
+        using var key = loaded.Leaf.GetECDsaPrivateKey()!;
+        using var publicKey = _client.GetECDsaPublicKey()!;
+        Assert.True(publicKey.VerifyData("proof"u8, key.SignData("proof"u8, HashAlgorithmName.SHA256), HashAlgorithmName.SHA256));
+    }
+
+    [Fact]
+    public void StoreFilesAndFolders_AreOwnerOnly_OnUnix()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        _service.AddCaCertificate("root", CertificateInput.FromCertificate(_ca));
+        var folderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        var fileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+        Assert.Equal(folderMode, File.GetUnixFileMode(_service.CertificateStore.Directory));
+        foreach (var folder in Directory.GetDirectories(_service.CertificateStore.Directory))
+            Assert.Equal(folderMode, File.GetUnixFileMode(folder));
+        var files = Directory.GetFiles(_service.CertificateStore.Directory, "*", SearchOption.AllDirectories);
+        Assert.Contains(files, f => Path.GetFileName(f) == "store.key");
+        foreach (var file in files)
+            Assert.Equal(fileMode, File.GetUnixFileMode(file));
+    }
+
+    [Fact]
+    public void ExistingStoreFolder_WithLooserPermissions_IsTightened()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        Directory.CreateDirectory(_service.CertificateStore.Directory);
+        File.SetUnixFileMode(_service.CertificateStore.Directory, (UnixFileMode)0b111_101_101);
+
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_service.CertificateStore.Directory));
+    }
+
+    [Fact]
+    public void TamperedEntry_IsReportedAsDamaged()
+    {
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        var entry = _service.Read().Certificates["client"];
+        var blob = Path.Combine(_service.CertificateStore.Directory, "certificates", entry.Thumbprint + ".bin");
+        var bytes = File.ReadAllBytes(blob);
+        bytes[^5] ^= 0x40;
+        File.WriteAllBytes(blob, bytes);
+
+        var error = Assert.Throws<GatewayException>(() => _service.CertificateStore.LoadCertificate("client", entry));
+
+        Assert.Equal("CertificateStoreDamaged", error.ErrorId);
+        Assert.Contains("'client'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingStoreKey_SaysWhatIsMissing()
+    {
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        File.Delete(Path.Combine(_service.CertificateStore.Directory, "store.key"));
+
+        var error = Assert.Throws<GatewayException>(() => _service.CertificateStore.LoadCertificate("client", _service.Read().Certificates["client"]));
+
+        Assert.Equal("CertificateStoreKeyMissing", error.ErrorId);
+        Assert.Contains("store.key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EntryCopiedFromAnotherStore_DoesNotDecrypt()
+    {
+        var other = new GatewayService(_temp.File("other.json"));
+        other.Open();
+        other.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        var name = Path.Combine("certificates", _client.Thumbprint + ".bin");
+        File.Copy(Path.Combine(other.CertificateStore.Directory, name), Path.Combine(_service.CertificateStore.Directory, name), overwrite: true);
+
+        var error = Assert.Throws<GatewayException>(() => _service.CertificateStore.LoadCertificate("client", _service.Read().Certificates["client"]));
+
+        Assert.Equal("CertificateStoreDamaged", error.ErrorId);
+    }
+
+    [Fact]
+    public void RemovingACertificate_RemovesItsMaterial_ButNotWhatOthersShare()
+    {
+        _service.AddCertificate("a", CertificateInput.FromCertificate(_client));
+        _service.AddCertificate("b", CertificateInput.FromCertificate(_client));
+        var blob = Path.Combine(_service.CertificateStore.Directory, "certificates", _client.Thumbprint + ".bin");
+
+        _service.RemoveCertificate("a");
+        Assert.True(File.Exists(blob));
+
+        _service.RemoveCertificate("b");
+        Assert.False(File.Exists(blob));
+    }
+
+    [Fact]
+    public void Secret_IsStoredEncrypted_AndReadsBack()
+    {
+        var secret = Secrets.ToSecureString("s3cr3t-parameter");
+        _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
+        var backend = _service.NewBackend(new BackendDefinition
+        {
+            BackendId = "orders",
+            Url = "https://orders.example.com/",
+            Credentials = new GatewayBackendCredential { AuthorizationHeaderScheme = "Bearer", AuthorizationHeaderParameter = secret },
+        });
+
+        var name = _service.Read().Backends["orders"].Credentials!.Authorization!.ParameterSecret!;
+        var all = Directory.GetFiles(_service.CertificateStore.Directory, "*", SearchOption.AllDirectories).Append(_service.ConfigurationPath);
+        Assert.DoesNotContain(all, f => Encoding.UTF8.GetString(File.ReadAllBytes(f)).Contains("s3cr3t", StringComparison.Ordinal));
+        using var read = _service.CertificateStore.ReadSecret(name);
+        Assert.Equal("s3cr3t-parameter", Secrets.Use(read, (chars, _) => new string(chars)));
+        Assert.True(backend.Credentials!.HasAuthorizationHeaderParameter);
+    }
+}
