@@ -238,7 +238,7 @@ public sealed partial class GatewayService
         if (other.Key is not null)
         {
             throw GatewayException.Create("Api", "PathInUse", GatewayErrorCategory.AlreadyExists,
-                $"API '{other.Key}' already has the path '{path}'. Give API '{apiId}' another -Path; paths are unique.", path);
+                $"API '{other.Key}' already has the path '{other.Value.Path}'. Give API '{apiId}' another -Path; paths are unique (without regard to case).", path);
         }
     }
 
