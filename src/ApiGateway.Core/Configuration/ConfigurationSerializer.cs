@@ -55,6 +55,24 @@ public static class ConfigurationSerializer
         return result;
     }
 
+    /// <summary>
+    /// The canonical bytes of <paramref name="after"/> made from <paramref name="canonical"/>, the canonical bytes of
+    /// the same configuration with <paramref name="before"/>'s schema version and revision, by rewriting the header
+    /// line that holds the revision instead of serializing the whole file again (it can be megabytes). Null when the
+    /// header is not in the expected place, so the caller serializes instead.
+    /// </summary>
+    internal static byte[]? WithRevision(byte[] canonical, GatewayConfiguration before, GatewayConfiguration after)
+    {
+        var oldHeader = Encoding.UTF8.GetBytes($"{{\n  \"schemaVersion\": {before.SchemaVersion},\n  \"revision\": {before.Revision},\n");
+        if (!canonical.AsSpan().StartsWith(oldHeader))
+            return null;
+        var newHeader = Encoding.UTF8.GetBytes($"{{\n  \"schemaVersion\": {after.SchemaVersion},\n  \"revision\": {after.Revision},\n");
+        var result = new byte[canonical.Length - oldHeader.Length + newHeader.Length];
+        newHeader.CopyTo(result, 0);
+        canonical.AsSpan(oldHeader.Length).CopyTo(result.AsSpan(newHeader.Length));
+        return result;
+    }
+
     /// <summary>The canonical text of <paramref name="configuration"/>.</summary>
     public static string SerializeToString(GatewayConfiguration configuration) => Encoding.UTF8.GetString(Serialize(configuration));
 

@@ -114,7 +114,8 @@ public sealed class ConfigurationStore
             if (candidate.AsSpan().SequenceEqual(bytes))
                 return new ConfigurationChange(before, before, Written: false);
             after = after with { Revision = before.Revision + 1, SchemaVersion = GatewayConfiguration.CurrentSchemaVersion };
-            if (WriteAtomically(ConfigurationSerializer.Serialize(after), bytes))
+            var output = ConfigurationSerializer.WithRevision(candidate, before, after) ?? ConfigurationSerializer.Serialize(after);
+            if (WriteAtomically(output, bytes))
             {
                 afterWrite?.Invoke(after);
                 return new ConfigurationChange(before, after, Written: true);

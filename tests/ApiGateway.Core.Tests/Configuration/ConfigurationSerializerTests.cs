@@ -146,3 +146,16 @@ public class ConfigurationSerializerTests
         Assert.DoesNotContain(properties, p => p.Contains("Password", StringComparison.Ordinal) && p != "PasswordSecret");
     }
 }
+
+public class RevisionHeaderTests
+{
+    [Fact]
+    public void WithRevision_GivesExactlyWhatAFullSerializationGives()
+    {
+        var before = new GatewayConfiguration { Revision = 99, Service = new ServiceSettings { Name = "x" } };
+        var after = before with { Revision = 100, Backends = Ids.EmptyMap<BackendEntry>().Add("b", new BackendEntry { Url = "https://b/" }) };
+        var candidate = ConfigurationSerializer.Serialize(after with { Revision = before.Revision });
+
+        Assert.Equal(ConfigurationSerializer.Serialize(after), ConfigurationSerializer.WithRevision(candidate, before, after));
+    }
+}
