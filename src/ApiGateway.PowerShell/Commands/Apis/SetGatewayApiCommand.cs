@@ -1,0 +1,81 @@
+using System.Management.Automation;
+using ApiGateway.Core.Management;
+using ApiGateway.PowerShell.Infrastructure;
+
+namespace ApiGateway.PowerShell.Commands.Apis;
+
+/// <summary>
+/// <c>Set-GatewayApi</c>: changes what is given. <c>-ServiceUrl</c> and <c>-BackendId</c> replace each other
+/// (an API forwards to one of them).
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "GatewayApi", SupportsShouldProcess = true, DefaultParameterSetName = ParameterSets.ApiId)]
+[OutputType(typeof(GatewayApi))]
+public sealed class SetGatewayApiCommand : GatewayCmdlet
+{
+    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.ApiId, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ParameterSets.InputObject, ValueFromPipelineByPropertyName = true)]
+    [Alias("ConfigurationPath")]
+    [GatewayContextTransformation]
+    [ValidateNotNull]
+    public GatewayContext? Context { get; set; }
+
+    /// <summary>The API to change.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ParameterSets.ApiId, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ApiIdCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string ApiId { get; set; } = null!;
+
+    /// <summary>APIs from Get-GatewayApi.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.InputObject, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public GatewayApi[] InputObject { get; set; } = null!;
+
+    /// <summary>New display name.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DisplayName { get; set; }
+
+    /// <summary>New URL suffix ('' is the root).</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string? Path { get; set; }
+
+    /// <summary>Forward to this absolute URL from now on (replaces a backend).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServiceUrl { get; set; }
+
+    /// <summary>Forward to this backend from now on (replaces a service URL).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(BackendIdCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? BackendId { get; set; }
+
+    /// <summary>Output the changed API.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var items = ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(a => (Id: a.ApiId, Path: a.ConfigurationPath))
+            : [(ApiId, (string?)null)];
+        foreach (var (id, path) in items)
+        {
+            var service = ServiceFor(Context, path);
+            if (!ShouldProcess(Target("API", id, service), "Change API"))
+                continue;
+            if (TryInvoke(() => Change(service, id), out var api) && PassThru)
+                WriteObject(api);
+        }
+    }
+
+    /// <summary>The Core operation with this cmdlet's inputs.</summary>
+    internal GatewayApi Change(GatewayService service, string apiId) => service.SetApi(apiId, new ApiDefinition
+    {
+        DisplayName = DisplayName,
+        Path = Path,
+        ServiceUrl = ServiceUrl,
+        BackendId = BackendId,
+    });
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Management.Automation;
+using ApiGateway.Core;
+using ApiGateway.Core.Management;
+
+namespace ApiGateway.PowerShell.Infrastructure;
+
+/// <summary>
+/// Base of every ApiGateway cmdlet: the conventions in one place, so that each cmdlet is bind → resolve paths →
+/// ShouldProcess → one Core operation → write the result (or an ErrorRecord).
+/// <list type="bullet">
+/// <item>Errors: <see cref="TryInvoke{T}"/> maps <see cref="GatewayException"/> through <see cref="ErrorMapping"/>
+/// to <c>&lt;Verb&gt;&lt;Noun&gt;&lt;Condition&gt;</c> ids; per item WriteError and go on, terminating only when
+/// the configuration itself is unusable.</item>
+/// <item>Paths: <see cref="ResolvePath"/> (provider-aware, file system only).</item>
+/// <item>Context: <see cref="ServiceFor(GatewayContext?, string?)"/> (from <c>-Context</c>, or from a piped
+/// object's <c>ConfigurationPath</c>).</item>
+/// <item>Removals: <see cref="ShouldProcessRemoval"/> (ConfirmImpact High, <c>-Force</c> skips the prompt but
+/// never <c>-WhatIf</c>).</item>
+/// </list>
+/// Cmdlets keep the mapping of their parameters to a Core call in an <c>internal</c> method that uses no
+/// PowerShell API, so unit tests call it with a real configuration (the stub assembly cannot run the pipeline).
+/// </summary>
+public abstract class GatewayCmdlet : PSCmdlet
+{
+    private (string Verb, string Noun)? _name;
+
+    /// <summary>Verb and noun of this cmdlet, for error ids.</summary>
+    internal (string Verb, string Noun) CommandName => _name ??= CmdletNames.Of(GetType());
+
+    /// <summary>The operations of <paramref name="context"/>, or of the configuration at <paramref name="configurationPath"/> (a piped object's).</summary>
+    internal GatewayService ServiceFor(GatewayContext? context, string? configurationPath = null)
+    {
+        if (context is not null)
+            return context.Service;
+        if (!string.IsNullOrEmpty(configurationPath))
+            return GatewayContext.ForPath(ResolvePath(configurationPath)).Service;
+        var (verb, noun) = CommandName;
+        ThrowTerminatingError(new ErrorRecord(
+            new PSArgumentException("No configuration to work on: give -Context (from New-GatewayContext, or a configuration file path), or pipe objects that carry a ConfigurationPath."),
+            verb + noun + "ContextRequired", ErrorCategory.InvalidArgument, null));
+        throw new InvalidOperationException("unreachable");
+    }
+
+    /// <summary>A file path the user gave, resolved through the PowerShell provider (see <see cref="PathResolution"/>).</summary>
+    internal string ResolvePath(string path) => PathResolution.Resolve(SessionState.Path, path);
+
+    /// <summary>
+    /// Runs one Core operation for one item. On failure writes the mapped error (terminating when nothing useful is
+    /// left) and returns false, so the cmdlet goes on with the next pipeline item.
+    /// </summary>
+    internal bool TryInvoke<T>(Func<T> operation, [MaybeNullWhen(false)] out T result)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        try
+        {
+            result = operation();
+            return true;
+        }
+        catch (Exception ex) when (ex is GatewayException or PathResolutionException or ArgumentException)
+        {
+            WriteFailure(ex);
+            result = default;
+            return false;
+        }
+    }
+
+    /// <summary>Writes <paramref name="exception"/> as an ErrorRecord with this cmdlet's id (see <see cref="ErrorMapping"/>).</summary>
+    internal void WriteFailure(Exception exception)
+    {
+        var (verb, noun) = CommandName;
+        switch (exception)
+        {
+            case GatewayException gateway:
+                var mapped = ErrorMapping.Map(verb, noun, gateway);
+                var record = new ErrorRecord(gateway, mapped.ErrorId, mapped.Category, mapped.Target);
+                if (mapped.Terminating)
+                    ThrowTerminatingError(record);
+                WriteError(record);
+                break;
+            case PathResolutionException path:
+                WriteError(new ErrorRecord(path, verb + noun + "PathInvalid", ErrorCategory.InvalidArgument, path.Path));
+                break;
+            default:
+                WriteError(new ErrorRecord(exception, verb + noun + "InvalidArgument", ErrorCategory.InvalidArgument, null));
+                break;
+        }
+    }
+
+    /// <summary>Writes a Core result: its warnings (WriteWarning), then its value.</summary>
+    internal void WriteResult<T>(OperationResult<T> result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        foreach (var warning in result.Warnings)
+            WriteWarning(warning);
+        WriteObject(result.Value);
+    }
+
+    /// <summary>
+    /// ShouldProcess for a removal (ConfirmImpact High). <paramref name="force"/> answers the confirmation prompt,
+    /// but <c>-WhatIf</c> still only reports, and an explicit <c>-Confirm</c> still asks. Never a way around the
+    /// Core's in-use rule: that check runs under the configuration lock whatever this returns.
+    /// </summary>
+    internal bool ShouldProcessRemoval(string target, string action, bool force)
+    {
+        if (force && !IsSwitchOn("Confirm") && !WhatIfRequested())
+            return true;
+        return ShouldProcess(target, action);
+    }
+
+    private bool WhatIfRequested() =>
+        MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
+            ? LanguagePrimitives.IsTrue(whatIf)
+            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+    private bool IsSwitchOn(string name) =>
+        MyInvocation.BoundParameters.TryGetValue(name, out var value) && LanguagePrimitives.IsTrue(value);
+
+    /// <summary>"certificate 'backend-2025' in /etc/gateway/gateway.json": the ShouldProcess target.</summary>
+    internal static string Target(string what, string? id, GatewayService service) =>
+        id is null ? $"new {what} in {service.ConfigurationPath}" : $"{what} '{id}' in {service.ConfigurationPath}";
+}

@@ -1,0 +1,94 @@
+using System.Management.Automation;
+using ApiGateway.Core;
+using ApiGateway.PowerShell.Infrastructure;
+
+namespace ApiGateway.PowerShell.Tests.Infrastructure;
+
+public sealed class ErrorMappingTests
+{
+    [Theory]
+    [InlineData(GatewayErrorCategory.NotFound, ErrorCategory.ObjectNotFound)]
+    [InlineData(GatewayErrorCategory.AlreadyExists, ErrorCategory.ResourceExists)]
+    [InlineData(GatewayErrorCategory.InvalidArgument, ErrorCategory.InvalidArgument)]
+    [InlineData(GatewayErrorCategory.InUse, ErrorCategory.ResourceBusy)]
+    [InlineData(GatewayErrorCategory.SecurityError, ErrorCategory.SecurityError)]
+    [InlineData(GatewayErrorCategory.InvalidData, ErrorCategory.InvalidData)]
+    [InlineData(GatewayErrorCategory.ReadError, ErrorCategory.ReadError)]
+    [InlineData(GatewayErrorCategory.WriteError, ErrorCategory.WriteError)]
+    [InlineData(GatewayErrorCategory.Unavailable, ErrorCategory.ResourceUnavailable)]
+    [InlineData(GatewayErrorCategory.InvalidOperation, ErrorCategory.InvalidOperation)]
+    [InlineData(GatewayErrorCategory.NotSupported, ErrorCategory.NotImplemented)]
+    public void Category_MapsEachCoreCategoryToItsPowerShellCategory(GatewayErrorCategory core, ErrorCategory expected)
+    {
+        Assert.Equal(expected, ErrorMapping.Category(core));
+    }
+
+    [Fact]
+    public void Category_CoversEveryCoreCategory()
+    {
+        foreach (var value in Enum.GetValues<GatewayErrorCategory>())
+            Assert.NotEqual(ErrorCategory.NotSpecified, ErrorMapping.Category(value));
+    }
+
+    [Fact]
+    public void Map_FailureAboutTheCmdletsOwnNoun_IsVerbNounCondition()
+    {
+        var ex = new GatewayException("CertificateInUse", "InUse", GatewayErrorCategory.InUse, "in use", "backend-2025");
+
+        var mapped = ErrorMapping.Map("Remove", "GatewayCertificate", ex);
+
+        Assert.Equal("RemoveGatewayCertificateInUse", mapped.ErrorId);
+        Assert.Equal(ErrorCategory.ResourceBusy, mapped.Category);
+        Assert.Equal("backend-2025", mapped.Target);
+        Assert.False(mapped.Terminating);
+    }
+
+    [Theory]
+    [InlineData("Set", "ApiGatewayCredential", "CertificateNotFound", "NotFound", "SetApiGatewayCredentialCertificateNotFound")]
+    [InlineData("Set", "ApiGatewayCredential", "ApiNotFound", "NotFound", "SetApiGatewayCredentialNotFound")]
+    [InlineData("Set", "GatewayHostname", "CertificateNotFound", "NotFound", "SetGatewayHostnameCertificateNotFound")]
+    [InlineData("Set", "GatewayHostname", "HostnameInvalidPort", "InvalidPort", "SetGatewayHostnameInvalidPort")]
+    [InlineData("Set", "GatewayPolicy", "ApiNotFound", "NotFound", "SetGatewayPolicyApiNotFound")]
+    [InlineData("Set", "GatewayPolicy", "PolicyInvalid", "Invalid", "SetGatewayPolicyInvalid")]
+    [InlineData("New", "GatewayApi", "BackendNotFound", "NotFound", "NewGatewayApiBackendNotFound")]
+    [InlineData("New", "GatewayBackend", "BackendCertificateNotFound", "CertificateNotFound", "NewGatewayBackendCertificateNotFound")]
+    [InlineData("Add", "GatewayCaCertificate", "CertificateWrongPassword", "WrongPassword", "AddGatewayCaCertificateWrongPassword")]
+    [InlineData("Get", "GatewayCertificateReference", "CertificateNotFound", "NotFound", "GetGatewayCertificateReferenceNotFound")]
+    [InlineData("Add", "GatewayCertificate", "CertificateStoreDamaged", "Damaged", "AddGatewayCertificateCertificateStoreDamaged")]
+    [InlineData("New", "GatewayContext", "ConfigurationFolderNotFound", "FolderNotFound", "NewGatewayContextFolderNotFound")]
+    [InlineData("Get", "GatewayApi", "ConfigurationNotFound", "NotFound", "GetGatewayApiConfigurationNotFound")]
+    public void Map_FailureAboutSomethingElse_KeepsTheCoreSubjectSoIdsStayDistinct(string verb, string noun, string coreId, string condition, string expected)
+    {
+        var ex = new GatewayException(coreId, condition, GatewayErrorCategory.NotFound, "message");
+
+        Assert.Equal(expected, ErrorMapping.Map(verb, noun, ex).ErrorId);
+    }
+
+    [Fact]
+    public void Map_UnusableConfiguration_IsTerminatingAndOtherFailuresAreNot()
+    {
+        var config = new GatewayException("ConfigurationUnreadable", "Unreadable", GatewayErrorCategory.InvalidData, "bad json", "/x/gateway.json");
+        var item = new GatewayException("BackendNotFound", "NotFound", GatewayErrorCategory.NotFound, "no backend", "b");
+
+        Assert.True(ErrorMapping.Map("Get", "GatewayBackend", config).Terminating);
+        Assert.False(ErrorMapping.Map("Get", "GatewayBackend", item).Terminating);
+    }
+
+    [Fact]
+    public void Map_WithoutTarget_UsesTheSubject()
+    {
+        var ex = new GatewayException("ConfigurationLocked", "Locked", GatewayErrorCategory.Unavailable, "locked");
+
+        Assert.Equal("Configuration", ErrorMapping.Map("Set", "GatewayApi", ex).Target);
+    }
+
+    [Theory]
+    [InlineData("GatewayCertificate", "Certificate")]
+    [InlineData("GatewayCaCertificate", "CaCertificate")]
+    [InlineData("ApiGatewayCredential", "ApiGatewayCredential")]
+    [InlineData("GatewayContext", "Context")]
+    public void NounSubject_DropsTheGatewayPrefixOnly(string noun, string expected)
+    {
+        Assert.Equal(expected, ErrorMapping.NounSubject(noun));
+    }
+}
