@@ -34,7 +34,8 @@ public sealed record ParameterDescription(
     IReadOnlyList<ParameterSetMembership> Sets,
     string? Completer,
     IReadOnlyList<string> Attributes,
-    int Order)
+    int Order,
+    string? DefaultValue = null)
 {
     public bool IsSwitch => Type.FullName == "System.Management.Automation.SwitchParameter";
 
@@ -102,10 +103,12 @@ public static class CmdletCatalog
         var cmdlet = Find(type.GetCustomAttributesData(), "CmdletAttribute") ?? throw new ArgumentException($"{type} has no [Cmdlet].", nameof(type));
         var outputs = type.GetCustomAttributesData().Where(a => a.AttributeType.FullName == Sma + "OutputTypeAttribute")
             .SelectMany(a => a.ConstructorArguments.SelectMany(Values)).OfType<Type>().ToList();
+        var instance = TryCreate(type);
         var parameters = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Select(p => (Property: p, Data: p.GetCustomAttributesData()))
             .Where(p => p.Data.Any(a => a.AttributeType.FullName == Sma + "ParameterAttribute"))
             .Select(p => DescribeParameter(p.Property, p.Data, type))
+            .Select(p => p.Sets.All(s => s.Mandatory) ? p : p with { DefaultValue = DefaultOf(type.GetProperty(p.Name)!, instance) })
             .OrderBy(p => p.Order)
             .ToList();
         return new CmdletDescription(
@@ -146,6 +149,48 @@ public static class CmdletCatalog
         for (var t = cmdletType; t is not null && t != property.DeclaringType; t = t.BaseType)
             depth++;
         return new ParameterDescription(property.Name, property.PropertyType, aliases, sets, completer, attributes, depth * 100_000 + property.MetadataToken % 100_000);
+    }
+
+    /// <summary>
+    /// A cmdlet object as PowerShell creates it before binding, to read parameter defaults from its property
+    /// initializers (cmdlet constructors do nothing else; the stub base class constructs fine).
+    /// </summary>
+    private static object? TryCreate(Type type)
+    {
+        try
+        {
+            return Activator.CreateInstance(type);
+        }
+        catch (Exception ex) when (ex is TargetInvocationException or MissingMethodException or MemberAccessException or TypeLoadException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The default of an optional parameter as Get-Help shows it: the initial value, or null for none (null, false,
+    /// empty). Mandatory parameters have none, whatever their type's default is.
+    /// </summary>
+    private static string? DefaultOf(PropertyInfo property, object? instance)
+    {
+        if (instance is null || property.GetMethod is null || property.PropertyType.FullName == Sma + "SwitchParameter")
+            return null;
+        object? value;
+        try
+        {
+            value = property.GetValue(instance);
+        }
+        catch (TargetInvocationException)
+        {
+            return null;
+        }
+        return value switch
+        {
+            null or false => null,
+            string text when text.Length == 0 => null,
+            Array { Length: 0 } => null,
+            _ => Convert.ToString(value, CultureInfo.InvariantCulture),
+        };
     }
 
     private static CustomAttributeData? Find(IEnumerable<CustomAttributeData> data, string name) =>
@@ -212,6 +257,8 @@ public static class CmdletCatalog
                     sb.Append("    Completer: ").Append(p.Completer).Append('\n');
                 if (p.Attributes.Count > 0)
                     sb.Append("    Attributes: ").Append(string.Join(", ", p.Attributes)).Append('\n');
+                if (p.DefaultValue is not null)
+                    sb.Append("    Default: ").Append(p.DefaultValue).Append('\n');
                 foreach (var s in p.Sets)
                 {
                     sb.Append("    [").Append(s.SetName == ParameterSetMembership.AllSets ? "*" : s.SetName).Append("] ")

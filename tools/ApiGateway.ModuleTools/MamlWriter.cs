@@ -131,7 +131,7 @@ public static class MamlWriter
         if (!(inSyntax && isSwitch))
             element.Add(new XElement(Command + "parameterValue", new XAttribute("required", isSwitch ? "false" : "true"), new XAttribute("variableLength", "false"), typeName));
         element.Add(new XElement(Dev + "type", new XElement(Maml + "name", p.Type is null ? "System.Management.Automation.SwitchParameter" : CmdletCatalog.TypeName(p.Type)), new XElement(Maml + "uri")));
-        element.Add(new XElement(Dev + "defaultValue", isSwitch ? "False" : "None"));
+        element.Add(new XElement(Dev + "defaultValue", isSwitch ? "False" : p.Parameter?.DefaultValue ?? "None"));
         return element;
     }
 

@@ -47,7 +47,7 @@ public sealed class HelpTests
     }
 
     [Fact]
-    public void ParametersList_RequiredOnlyWhenRequiredInEverySet_AndSyntaxPerSet()
+    public void ParametersList_RequiredOnlyWhenRequiredInEverySet_WithDefaultsAndASyntaxPerSet()
     {
         var pairs = Pairs(out _);
         var command = Command(MamlWriter.Write(pairs), "Remove-GatewayCertificate");
@@ -63,6 +63,8 @@ public sealed class HelpTests
         Assert.Equal("true", id.Attribute("required")!.Value);
         Assert.Equal("0", id.Attribute("position")!.Value);
         Assert.Contains(command.Element(c + "parameters")!.Elements(c + "parameter"), p => p.Element(m + "name")!.Value == "WhatIf");
+        var storeLocation = Command(MamlWriter.Write(pairs), "Add-GatewayCertificate").Element(c + "parameters")!.Elements(c + "parameter").Single(p => p.Element(m + "name")!.Value == "StoreLocation");
+        Assert.Equal("CurrentUser", storeLocation.Element(MamlWriter.Dev + "defaultValue")!.Value);
         var wildcard = Command(MamlWriter.Write(pairs), "Get-GatewayCertificate").Element(c + "parameters")!.Elements(c + "parameter").Single(p => p.Element(m + "name")!.Value == "CertificateId");
         Assert.Equal("true", wildcard.Attribute("globbing")!.Value);
     }
