@@ -1,2 +1,295 @@
-// Placeholder entry point; the gateway host is built under issue #3.
-return 0;
+using System.Runtime.InteropServices;
+using ApiGateway.Host;
+
+// Regular expressions in policy expressions must not hang a request: every Regex without its own timeout gets one.
+AppContext.SetData("REGEX_DEFAULT_MATCH_TIMEOUT", TimeSpan.FromSeconds(2));
+return await CommandLine.RunAsync(args).ConfigureAwait(false);
+
+namespace ApiGateway.Host
+{
+    /// <summary>The commands of the gateway executable.</summary>
+    internal static class CommandLine
+    {
+        public const string Usage = """
+            ApiGateway.Host — the ApiGateway gateway (mutual TLS, APIM policies, YARP forwarding)
+
+            Usage:
+              ApiGateway.Host run --config <gateway.json> [options]   serve in the foreground (systemd, containers, Kubernetes)
+              ApiGateway.Host validate --config <gateway.json>       load everything, report every problem, exit
+              ApiGateway.Host quickstart [--folder <dir>] [--port <n>]
+                                                                     a working demo: CA, certificates, a backend that
+                                                                     requires the gateway's client certificate, curl commands
+              ApiGateway.Host --version
+
+            Options of run:
+              --status-port <n>      status endpoint port on 127.0.0.1 (default: an ephemeral port; 'none' for none)
+              --no-state-file        do not write <config>.state.json (Get-GatewayStatus/Stop-Gateway will not find it)
+              --log-level <level>    Trace, Debug, Information (default), Warning, Error
+              --log-format <format>  simple (default), json, systemd
+              --log-file <path>      append all output to <path> instead of the console
+              --detach               leave the terminal's process group (used by Start-Gateway)
+
+            Exit codes: 0 stopped normally; 1 bad command line; 2 configuration invalid; 3 cannot listen; 4 other failure.
+            """;
+
+        public static async Task<int> RunAsync(string[] args)
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                Console.Out.WriteLine(Usage);
+                return args.Length == 0 ? 1 : 0;
+            }
+            if (args[0] is "--version" or "version")
+            {
+                Console.Out.WriteLine(GatewayServer.Version);
+                return 0;
+            }
+            Options options;
+            try
+            {
+                options = Options.Parse(args.AsSpan(1));
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                Console.Error.WriteLine("Run 'ApiGateway.Host --help' for the usage.");
+                return 1;
+            }
+            return args[0] switch
+            {
+                "run" => await RunGatewayAsync(options).ConfigureAwait(false),
+                "validate" => Validate(options),
+                "quickstart" => await Quickstart.Quickstart.RunAsync(options).ConfigureAwait(false),
+                _ => Unknown(args[0]),
+            };
+        }
+
+        private static int Unknown(string command)
+        {
+            Console.Error.WriteLine($"Unknown command '{command}'. Commands: run, validate, quickstart. Run 'ApiGateway.Host --help' for the usage.");
+            return 1;
+        }
+
+        private static async Task<int> RunGatewayAsync(Options options)
+        {
+            if (options.Config is null)
+            {
+                Console.Error.WriteLine("run needs --config <path of the configuration file>, e.g. ApiGateway.Host run --config /etc/apigateway/gateway.json");
+                return 1;
+            }
+            if (options.Detach)
+                ProcessDetach.LeaveTerminal();
+            if (options.LogFile is not null)
+                ProcessDetach.RedirectOutput(options.LogFile);
+
+            using var loggerFactory = Logging.Create(options.LogLevel, options.LogFormat);
+            GatewayServer server;
+            try
+            {
+                server = await GatewayServer.StartAsync(new GatewayServerOptions
+                {
+                    ConfigurationPath = options.Config,
+                    LoggerFactory = loggerFactory,
+                    StatusPort = options.StatusPort,
+                    WriteStateFile = options.WriteStateFile,
+                    LogPath = options.LogFile is null ? null : Path.GetFullPath(options.LogFile),
+                }).ConfigureAwait(false);
+            }
+            catch (GatewayStartException ex)
+            {
+                PrintProblems(ex.Message, ex.Errors);
+                return ex.ExitCode;
+            }
+
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Signal(server, "SIGTERM"));
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Signal(server, "SIGINT"));
+            using var sigquit = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Signal(server, "SIGQUIT"));
+            var reason = await server.ShutdownRequested.ConfigureAwait(false);
+            Log.ShutdownRequested(server.Runtime.Services.Logger, reason, TimeSpan.FromSeconds(30).TotalSeconds);
+            await server.StopAsync().ConfigureAwait(false);
+            return 0;
+        }
+
+        private static Action<PosixSignalContext> Signal(GatewayServer server, string name) => context =>
+        {
+            context.Cancel = true; // stop gracefully instead of being killed
+            server.RequestShutdown(name);
+        };
+
+        private static int Validate(Options options)
+        {
+            if (options.Config is null)
+            {
+                Console.Error.WriteLine("validate needs --config <path of the configuration file>.");
+                return 1;
+            }
+            using var loggerFactory = Logging.Create(Microsoft.Extensions.Logging.LogLevel.Warning, "simple");
+            var result = Runtime.SnapshotValidation.Validate(options.Config, loggerFactory);
+            foreach (var warning in result.Warnings)
+                Console.Out.WriteLine("warning: " + warning);
+            if (!result.Succeeded)
+            {
+                PrintProblems($"'{Path.GetFullPath(options.Config)}' has {result.Errors.Count} problem(s):", result.Errors);
+                return 2;
+            }
+            Console.Out.WriteLine($"'{Path.GetFullPath(options.Config)}' (revision {result.Revision}) is valid: it loads, and every policy expression compiles.");
+            return 0;
+        }
+
+        internal static void PrintProblems(string headline, IReadOnlyList<string> errors)
+        {
+            Console.Error.WriteLine(headline);
+            foreach (var error in errors)
+                Console.Error.WriteLine("  - " + error);
+            Console.Error.Flush();
+        }
+    }
+
+    /// <summary>Parsed options (shared by the commands).</summary>
+    internal sealed class Options
+    {
+        public string? Config { get; private set; }
+        public int? StatusPort { get; private set; } = 0;
+        public bool WriteStateFile { get; private set; } = true;
+        public Microsoft.Extensions.Logging.LogLevel LogLevel { get; private set; } = Microsoft.Extensions.Logging.LogLevel.Information;
+        public string LogFormat { get; private set; } = "simple";
+        public string? LogFile { get; private set; }
+        public bool Detach { get; private set; }
+        public string? Folder { get; private set; }
+        public int? Port { get; private set; }
+
+        public static Options Parse(ReadOnlySpan<string> args)
+        {
+            var options = new Options();
+            for (var i = 0; i < args.Length; i++)
+            {
+                var name = args[i];
+                string Value(ReadOnlySpan<string> a, ref int index)
+                {
+                    if (index + 1 >= a.Length)
+                        throw new ArgumentException($"{name} needs a value.");
+                    return a[++index];
+                }
+                switch (name)
+                {
+                    case "--config" or "-c":
+                        options.Config = Value(args, ref i);
+                        break;
+                    case "--status-port":
+                        var port = Value(args, ref i);
+                        options.StatusPort = port == "none" ? null : ParsePort(name, port, allowZero: true);
+                        break;
+                    case "--no-state-file":
+                        options.WriteStateFile = false;
+                        break;
+                    case "--log-level":
+                        var level = Value(args, ref i);
+                        options.LogLevel = Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level, ignoreCase: true, out var parsed)
+                            ? parsed
+                            : throw new ArgumentException($"--log-level '{level}' is not a level; use Trace, Debug, Information, Warning or Error.");
+                        break;
+                    case "--log-format":
+                        var format = Value(args, ref i).ToLowerInvariant();
+                        options.LogFormat = format is "simple" or "json" or "systemd"
+                            ? format
+                            : throw new ArgumentException("--log-format must be simple, json or systemd.");
+                        break;
+                    case "--log-file":
+                        options.LogFile = Value(args, ref i);
+                        break;
+                    case "--detach":
+                        options.Detach = true;
+                        break;
+                    case "--folder":
+                        options.Folder = Value(args, ref i);
+                        break;
+                    case "--port":
+                        options.Port = ParsePort(name, Value(args, ref i), allowZero: false);
+                        break;
+                    default:
+                        throw new ArgumentException($"Unknown option '{name}'.");
+                }
+            }
+            return options;
+        }
+
+        private static int ParsePort(string name, string value, bool allowZero) =>
+            int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port <= 65535 && (allowZero || port > 0)
+                ? port
+                : throw new ArgumentException($"{name} '{value}' is not a port number.");
+    }
+
+    /// <summary>Console logging for systemd, containers and terminals; ASP.NET's own chatter only from Warning up.</summary>
+    internal static class Logging
+    {
+        public static Microsoft.Extensions.Logging.ILoggerFactory Create(Microsoft.Extensions.Logging.LogLevel level, string format) =>
+            Microsoft.Extensions.Logging.LoggerFactory.Create(builder =>
+            {
+                builder.SetMinimumLevel(level);
+                builder.AddFilter("Microsoft", Microsoft.Extensions.Logging.LogLevel.Warning);
+                builder.AddFilter("System", Microsoft.Extensions.Logging.LogLevel.Warning);
+                builder.AddFilter("Yarp", Microsoft.Extensions.Logging.LogLevel.Warning);
+                switch (format)
+                {
+                    case "json":
+                        builder.AddJsonConsole(o => o.UseUtcTimestamp = true);
+                        break;
+                    case "systemd":
+                        builder.AddSystemdConsole();
+                        break;
+                    default:
+                        builder.AddSimpleConsole(o =>
+                        {
+                            o.SingleLine = true;
+                            o.UseUtcTimestamp = true;
+                            o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+                        });
+                        break;
+                }
+            });
+    }
+
+    /// <summary>What a background gateway does to be independent of the terminal that started it.</summary>
+    internal static partial class ProcessDetach
+    {
+        private static FileStream? s_log;
+
+        /// <summary>Unix: a new session, so the terminal's Ctrl+C and hang-up never reach the gateway. Windows: ignore Ctrl+C.</summary>
+        public static void LeaveTerminal()
+        {
+            if (OperatingSystem.IsWindows())
+                SetConsoleCtrlHandler(IntPtr.Zero, true);
+            else
+                _ = setsid(); // fails only when already a session leader, which is fine
+        }
+
+        /// <summary>Appends everything written to stdout and stderr (including the runtime's own messages on Unix) to <paramref name="path"/>.</summary>
+        public static void RedirectOutput(string path)
+        {
+            var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete };
+            if (!OperatingSystem.IsWindows())
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            s_log = new FileStream(Path.GetFullPath(path), options);
+            if (OperatingSystem.IsWindows())
+            {
+                var writer = new StreamWriter(s_log) { AutoFlush = true };
+                Console.SetOut(writer);
+                Console.SetError(writer);
+                return;
+            }
+            var fd = (int)s_log.SafeFileHandle.DangerousGetHandle();
+            _ = dup2(fd, 1);
+            _ = dup2(fd, 2);
+        }
+
+        [LibraryImport("libc", SetLastError = true)]
+        private static partial int setsid();
+
+        [LibraryImport("libc", SetLastError = true)]
+        private static partial int dup2(int oldFileDescriptor, int newFileDescriptor);
+
+        [LibraryImport("kernel32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        private static partial bool SetConsoleCtrlHandler(IntPtr handler, [MarshalAs(UnmanagedType.Bool)] bool add);
+    }
+}

@@ -1,0 +1,196 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using ApiGateway.Host.Context;
+using ApiGateway.Host.Pipeline;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace ApiGateway.Host.Backends;
+
+/// <summary>
+/// forward-request: picks the backend (set-backend-service, else the API's), the invoker for its TLS settings and
+/// client certificate (authentication-certificate first, then the backend's credentials), and hands the request to
+/// YARP's <see cref="IHttpForwarder"/>. A failure becomes a JSON error: 500 when the backend's certificate fails
+/// validation, 502 when the backend cannot be reached or the TLS handshake fails otherwise, 504 on timeout.
+/// </summary>
+internal sealed class BackendForwarder
+{
+    private readonly IHttpForwarder _forwarder;
+    private readonly ILogger _logger;
+
+    public BackendForwarder(IHttpForwarder forwarder, ILogger logger)
+    {
+        _forwarder = forwarder;
+        _logger = logger;
+    }
+
+    public HttpTransformer Transformer { get; } = new GatewayTransformer();
+
+    public async ValueTask<Flow> ForwardAsync(PolicyContext context, ForwardSettings settings, Step step)
+    {
+        var target = context.BackendOverride ?? context.ApiRoute.DefaultBackend;
+        var invoker = context.Snapshot.Invokers.Get(target, context.AuthenticationCertificate, settings.FollowRedirects);
+        context.ForwardTarget = target;
+        var http = context.Http;
+        var error = await _forwarder.SendAsync(http, target.DestinationPrefix, invoker, settings.RequestConfig, Transformer).ConfigureAwait(false);
+        context.Forwarded = true;
+        if (context.Error is not null)
+            return Flow.Error; // outbound failed while the response headers were handled
+        if (error == ForwarderError.None)
+            return Flow.Continue;
+
+        var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
+        switch (error)
+        {
+            case ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+                or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeRequestCanceled
+                or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient:
+                // The client went away: nobody to answer.
+                return Flow.Continue;
+        }
+        if (http.Response.HasStarted)
+        {
+            // The body was streaming when the backend failed: the client sees a cut response.
+            Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), exception?.Message ?? "the connection broke");
+            return Flow.Continue;
+        }
+        context.Error = Classify(target, error, exception, settings, step);
+        return Flow.Error;
+    }
+
+    private PipelineError Classify(BackendTarget target, ForwarderError error, Exception? exception, ForwardSettings settings, Step step)
+    {
+        var section = "backend";
+        if (error == ForwarderError.RequestTimedOut)
+        {
+            Log.BackendTimedOut(_logger, target.Name, target.Authority, settings.Timeout.TotalSeconds);
+            return new PipelineError(StatusCodes.Status504GatewayTimeout, "BackendTimeout",
+                $"The {target.Describe()} did not answer within {settings.Timeout.TotalSeconds:0} s.", step.ElementName, section, backend: target.Name);
+        }
+        if (Find<BackendCertificateException>(exception) is { } certificateError)
+        {
+            Log.BackendTlsFailed(_logger, target.Name, target.Authority, certificateError.Message);
+            var hint = (certificateError.Errors & System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0
+                ? " If the backend uses a self-signed certificate, set -SkipCertificateChainValidation on the backend."
+                : (certificateError.Errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) != 0
+                    ? " If the backend's certificate names another host, set -SkipCertificateNameValidation on the backend."
+                    : string.Empty;
+            return new PipelineError(StatusCodes.Status500InternalServerError, "BackendCertificateInvalid",
+                $"The TLS certificate of the {target.Describe()} was not accepted: {certificateError.Message}{hint}", step.ElementName, section, backend: target.Name);
+        }
+        if (Find<AuthenticationException>(exception) is { } tls)
+        {
+            var detail = Innermost(tls);
+            Log.BackendTlsFailed(_logger, target.Name, target.Authority, detail);
+            return new PipelineError(StatusCodes.Status502BadGateway, "BackendTlsHandshakeFailed",
+                $"The TLS handshake with the {target.Describe()} failed: {detail}", step.ElementName, section, backend: target.Name);
+        }
+        if (Find<SocketException>(exception) is { } socket)
+        {
+            Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), socket.Message);
+            return new PipelineError(StatusCodes.Status502BadGateway, "BackendConnectionFailure",
+                $"The {target.Describe()} cannot be reached at {target.Authority}: {socket.Message}.", step.ElementName, section, backend: target.Name);
+        }
+        var reason = exception is null ? error.ToString() : Innermost(exception);
+        Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), reason);
+        if (IsTlsFailure(exception))
+        {
+            return new PipelineError(StatusCodes.Status502BadGateway, "BackendTlsHandshakeFailed",
+                $"The TLS handshake with the {target.Describe()} failed: {reason}", step.ElementName, section, backend: target.Name);
+        }
+        return new PipelineError(StatusCodes.Status502BadGateway, "BackendConnectionFailure",
+            $"The request to the {target.Describe()} failed: {reason}", step.ElementName, section, backend: target.Name);
+    }
+
+    private static bool IsTlsFailure(Exception? exception) =>
+        exception is HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError };
+
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+                return found;
+        }
+        return null;
+    }
+
+    private static string Innermost(Exception exception)
+    {
+        var e = exception;
+        while (e.InnerException is not null)
+            e = e.InnerException;
+        return ReferenceEquals(e, exception) ? e.Message : $"{exception.Message} {e.Message}";
+    }
+}
+
+/// <summary>
+/// Per request: the backend URL is the backend's plus the path after the API's own (and its query plus the
+/// credentials' parameters); credentials replace what the client sent; X-Forwarded-For gets the client's address.
+/// On the way back, outbound runs on the backend's status and headers before the body streams.
+/// </summary>
+internal sealed class GatewayTransformer : HttpTransformer
+{
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+        var context = httpContext.Features.Get<PolicyContext>()!;
+        var target = context.ForwardTarget!;
+        var path = httpContext.Request.Path.Value ?? string.Empty;
+        var remainder = context.PathConsumed >= path.Length ? PathString.Empty : new PathString(path[context.PathConsumed..]);
+        var query = target.Query.Count == 0 ? httpContext.Request.QueryString : MergeQuery(httpContext.Request.QueryString, target.Query);
+        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, remainder, query);
+
+        if (httpContext.Connection.RemoteIpAddress is { } address)
+        {
+            var forwarded = address.ToString();
+            if (proxyRequest.Headers.TryGetValues("X-Forwarded-For", out var existing))
+            {
+                forwarded = string.Join(", ", existing) + ", " + forwarded;
+                proxyRequest.Headers.Remove("X-Forwarded-For");
+            }
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", forwarded);
+        }
+        foreach (var (name, values) in target.Headers)
+        {
+            proxyRequest.Headers.Remove(name);
+            proxyRequest.Headers.TryAddWithoutValidation(name, values);
+        }
+        if (target.Authorization is { } authorization)
+        {
+            proxyRequest.Headers.Remove("Authorization");
+            proxyRequest.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var copy = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken).ConfigureAwait(false);
+        if (proxyResponse is null)
+            return copy;
+        var context = httpContext.Features.Get<PolicyContext>()!;
+        return context.ApiRoute.Pipeline.RunOutboundOnBackendResponse(context) && copy;
+    }
+
+    private static QueryString MergeQuery(QueryString original, IReadOnlyList<KeyValuePair<string, string[]>> credentials)
+    {
+        var parsed = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(original.Value);
+        var builder = new QueryBuilder();
+        foreach (var (name, values) in parsed)
+        {
+            if (credentials.Any(c => string.Equals(c.Key, name, StringComparison.Ordinal)))
+                continue;
+            foreach (var value in values)
+                builder.Add(name, value ?? string.Empty);
+        }
+        foreach (var (name, values) in credentials)
+        {
+            foreach (var value in values)
+                builder.Add(name, value);
+        }
+        return builder.ToQueryString();
+    }
+}

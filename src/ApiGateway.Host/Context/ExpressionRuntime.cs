@@ -1,0 +1,96 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+using ApiGateway.Host.Expressions;
+
+namespace ApiGateway.Host.Context;
+
+/// <summary>
+/// Helpers the expression compiler substitutes into policy expressions (never written by hand): distinguished-name
+/// comparison for <c>Subject</c>, <c>Issuer</c>, <c>SubjectName</c> and <c>IssuerName</c>; a cached, case-insensitive
+/// <c>Thumbprint</c>; the gateway's own <c>Verify()</c>; and the conversions of expression results to attribute values.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class ExpressionRuntime
+{
+    private static readonly ConditionalWeakTable<X509Certificate2, string> Thumbprints = new();
+
+    /// <summary><c>a == b</c> for distinguished names (see docs/gateway.md, "Comparing distinguished names").</summary>
+    public static bool DnEquals(string? a, string? b) =>
+        a is null || b is null ? ReferenceEquals(a, b) : DistinguishedName.Equals(a, b);
+
+    /// <summary><c>certificate.SubjectName == "CN=..."</c>.</summary>
+    public static bool DnEquals(X500DistinguishedName? a, string? b) => DnEquals(a?.Name, b);
+
+    /// <summary><c>"CN=..." == certificate.SubjectName</c>.</summary>
+    public static bool DnEquals(string? a, X500DistinguishedName? b) => DnEquals(a, b?.Name);
+
+    /// <summary><c>certificate.Thumbprint</c>, computed once per certificate object (the property builds a new string each time).</summary>
+    public static string Thumbprint(X509Certificate2 certificate)
+    {
+        if (certificate is null)
+            return certificate!.Thumbprint; // the NullReferenceException the original member access throws
+        return Thumbprints.GetValue(certificate, static c => c.Thumbprint);
+    }
+
+    /// <summary><c>a == b</c> for thumbprints: hexadecimal, so without regard to case.</summary>
+    public static bool ThumbprintEquals(string? a, string? b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// <c>certificate.Verify()</c>: whether the chain builds to an uploaded CA certificate or a system root, every
+    /// certificate is within its validity period, and none is revoked (checked online, once per connection).
+    /// </summary>
+    public static bool Verify(PolicyContext context, X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.VerifyCertificate(certificate, checkRevocation: true);
+    }
+
+    /// <summary><c>certificate.VerifyNoRevocation()</c>: as <see cref="Verify"/> without the revocation check.</summary>
+    public static bool VerifyNoRevocation(PolicyContext context, X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.VerifyCertificate(certificate, checkRevocation: false);
+    }
+
+    /// <summary><c>certificate?.Verify()</c>.</summary>
+    public static bool? VerifyOrNull(PolicyContext context, X509Certificate2? certificate) =>
+        certificate is null ? null : Verify(context, certificate);
+
+    /// <summary><c>certificate?.VerifyNoRevocation()</c>.</summary>
+    public static bool? VerifyNoRevocationOrNull(PolicyContext context, X509Certificate2? certificate) =>
+        certificate is null ? null : VerifyNoRevocation(context, certificate);
+
+    /// <summary>An expression's value as attribute text.</summary>
+    public static string? ToText(string? value) => value;
+
+    /// <summary>An expression's value as attribute text (invariant culture).</summary>
+    public static string? ToText<T>(T value) => value switch
+    {
+        null => null,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
+    /// <summary>An expression's value as a status code.</summary>
+    public static int ToStatusCode(int value) => value;
+
+    /// <summary>An expression's value as a status code.</summary>
+    public static int ToStatusCode(string? value) => int.Parse(value ?? string.Empty, NumberStyles.None, CultureInfo.InvariantCulture);
+
+    /// <summary>An expression's value as a status code.</summary>
+    public static int ToStatusCode<T>(T value) => Convert.ToInt32(value, CultureInfo.InvariantCulture);
+}
+
+/// <summary>Certificate checks available in policy expressions.</summary>
+public static class CertificateExtensions
+{
+    /// <summary>
+    /// Whether the certificate's chain builds to an uploaded CA certificate or a system root and every certificate
+    /// is within its validity period, without checking revocation. Only meaningful inside a policy expression,
+    /// where the compiler replaces the call with the gateway's check.
+    /// </summary>
+    public static bool VerifyNoRevocation(this X509Certificate2 certificate) =>
+        throw new InvalidOperationException("VerifyNoRevocation() is evaluated by the gateway inside policy expressions only.");
+}

@@ -1,0 +1,227 @@
+namespace ApiGateway.Host.Expressions;
+
+/// <summary>
+/// Compares distinguished names the way a person reads them: relative distinguished names (RDNs) one by one, in
+/// order; attribute types without regard to case and with their synonyms (<c>S</c> = <c>ST</c>, <c>E</c> =
+/// <c>EMAILADDRESS</c>, <c>OID.2.5.4.3</c> = <c>CN</c>, …); values without regard to case, white space around the
+/// separators ignored, quoting and backslash escapes undone (<c>O="Contoso, Inc."</c> = <c>O=Contoso\, Inc.</c>).
+/// <c>,</c>, <c>;</c> and <c>+</c> all separate. A string that is not a DN (no <c>=</c>, or not parseable) is
+/// compared exactly, so <c>"trusted-issuer"</c> never equals <c>"CN=trusted-issuer"</c>. Allocation-free.
+/// </summary>
+internal static class DistinguishedName
+{
+    /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> name the same entity (see the type's rule).</summary>
+    public static bool Equals(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        a = a.Trim();
+        b = b.Trim();
+        if (a.IndexOf('=') < 0 || b.IndexOf('=') < 0)
+            return a.SequenceEqual(b);
+        var ra = new Reader(a);
+        var rb = new Reader(b);
+        while (true)
+        {
+            var hasA = ra.Next(out var typeA, out var valueA, out var quotedA);
+            var hasB = rb.Next(out var typeB, out var valueB, out var quotedB);
+            if (ra.Failed || rb.Failed)
+                return a.SequenceEqual(b);
+            if (hasA != hasB)
+                return false;
+            if (!hasA)
+                return true;
+            if (!TypeEquals(typeA, typeB) || !ValueEquals(valueA, quotedA, valueB, quotedB))
+                return false;
+        }
+    }
+
+    private static bool TypeEquals(ReadOnlySpan<char> a, ReadOnlySpan<char> b) =>
+        Canonical(a).Equals(Canonical(b), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The short name .NET shows for an attribute type, for the OIDs and long names people also write.</summary>
+    private static ReadOnlySpan<char> Canonical(ReadOnlySpan<char> type)
+    {
+        if (type.StartsWith("OID.", StringComparison.OrdinalIgnoreCase))
+            type = type[4..];
+        return type switch
+        {
+            _ when Is(type, "2.5.4.3") || Is(type, "COMMONNAME") => "CN",
+            _ when Is(type, "2.5.4.10") || Is(type, "ORGANIZATIONNAME") => "O",
+            _ when Is(type, "2.5.4.11") || Is(type, "ORGANIZATIONALUNITNAME") => "OU",
+            _ when Is(type, "2.5.4.6") || Is(type, "COUNTRYNAME") => "C",
+            _ when Is(type, "2.5.4.7") || Is(type, "LOCALITYNAME") => "L",
+            _ when Is(type, "2.5.4.8") || Is(type, "ST") || Is(type, "STATEORPROVINCENAME") => "S",
+            _ when Is(type, "2.5.4.9") => "STREET",
+            _ when Is(type, "1.2.840.113549.1.9.1") || Is(type, "EMAILADDRESS") || Is(type, "EMAIL") => "E",
+            _ when Is(type, "0.9.2342.19200300.100.1.25") || Is(type, "DOMAINCOMPONENT") => "DC",
+            _ when Is(type, "0.9.2342.19200300.100.1.1") || Is(type, "USERID") => "UID",
+            _ when Is(type, "2.5.4.5") => "SERIALNUMBER",
+            _ when Is(type, "2.5.4.4") || Is(type, "SURNAME") => "SN",
+            _ when Is(type, "2.5.4.42") || Is(type, "GIVENNAME") => "G",
+            _ when Is(type, "2.5.4.12") || Is(type, "TITLE") => "T",
+            _ => type,
+        };
+    }
+
+    private static bool Is(ReadOnlySpan<char> type, string name) => type.Equals(name, StringComparison.OrdinalIgnoreCase);
+
+    private static bool ValueEquals(ReadOnlySpan<char> a, bool quotedA, ReadOnlySpan<char> b, bool quotedB)
+    {
+        int i = 0, j = 0;
+        while (true)
+        {
+            var hasA = NextChar(a, quotedA, ref i, out var ca);
+            var hasB = NextChar(b, quotedB, ref j, out var cb);
+            if (hasA != hasB)
+                return false;
+            if (!hasA)
+                return true;
+            if (ca != cb && char.ToUpperInvariant(ca) != char.ToUpperInvariant(cb))
+                return false;
+        }
+    }
+
+    /// <summary>The next character of a value with escapes undone: <c>\,</c> → ',', <c>\4F</c> → 'O', <c>""</c> in quotes → '"'.</summary>
+    private static bool NextChar(ReadOnlySpan<char> s, bool quoted, ref int i, out char c)
+    {
+        if (i >= s.Length)
+        {
+            c = default;
+            return false;
+        }
+        c = s[i];
+        if (c == '\\' && i + 1 < s.Length)
+        {
+            if (i + 2 < s.Length && char.IsAsciiHexDigit(s[i + 1]) && char.IsAsciiHexDigit(s[i + 2]))
+            {
+                c = (char)((HexValue(s[i + 1]) << 4) | HexValue(s[i + 2]));
+                i += 3;
+                return true;
+            }
+            c = s[i + 1];
+            i += 2;
+            return true;
+        }
+        if (quoted && c == '"' && i + 1 < s.Length && s[i + 1] == '"')
+        {
+            i += 2;
+            return true;
+        }
+        i++;
+        return true;
+    }
+
+    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+
+    /// <summary>Reads <c>type=value</c> pairs; values keep their escapes (undone when compared).</summary>
+    private ref struct Reader
+    {
+        private readonly ReadOnlySpan<char> _text;
+        private int _position;
+
+        public Reader(ReadOnlySpan<char> text)
+        {
+            _text = text;
+            _position = 0;
+            Failed = false;
+        }
+
+        public bool Failed { get; private set; }
+
+        public bool Next(out ReadOnlySpan<char> type, out ReadOnlySpan<char> value, out bool quoted)
+        {
+            type = default;
+            value = default;
+            quoted = false;
+            SkipSpaces();
+            if (_position >= _text.Length)
+                return false;
+
+            var start = _position;
+            while (_position < _text.Length && _text[_position] != '=')
+            {
+                if (_text[_position] is ',' or ';' or '+' or '"' or '\\')
+                    return Fail();
+                _position++;
+            }
+            if (_position >= _text.Length)
+                return Fail();
+            type = _text[start.._position].Trim();
+            if (type.IsEmpty)
+                return Fail();
+            _position++;
+            SkipSpaces();
+
+            if (_position < _text.Length && _text[_position] == '"')
+            {
+                quoted = true;
+                _position++;
+                var valueStart = _position;
+                while (true)
+                {
+                    if (_position >= _text.Length)
+                        return Fail();
+                    var c = _text[_position];
+                    if (c == '\\')
+                    {
+                        _position += 2;
+                        continue;
+                    }
+                    if (c == '"')
+                    {
+                        if (_position + 1 < _text.Length && _text[_position + 1] == '"')
+                        {
+                            _position += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    _position++;
+                }
+                value = _text[valueStart.._position];
+                _position++;
+                SkipSpaces();
+            }
+            else
+            {
+                var valueStart = _position;
+                var end = _position;
+                while (_position < _text.Length)
+                {
+                    var c = _text[_position];
+                    if (c == '\\')
+                    {
+                        _position = Math.Min(_position + 2, _text.Length);
+                        end = _position;
+                        continue;
+                    }
+                    if (c is ',' or ';' or '+')
+                        break;
+                    _position++;
+                    if (!char.IsWhiteSpace(c))
+                        end = _position;
+                }
+                value = _text[valueStart..end];
+            }
+
+            if (_position < _text.Length)
+            {
+                if (_text[_position] is not (',' or ';' or '+'))
+                    return Fail();
+                _position++;
+            }
+            return true;
+        }
+
+        private void SkipSpaces()
+        {
+            while (_position < _text.Length && char.IsWhiteSpace(_text[_position]))
+                _position++;
+        }
+
+        private bool Fail()
+        {
+            Failed = true;
+            return false;
+        }
+    }
+}

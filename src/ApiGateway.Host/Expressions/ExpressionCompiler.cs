@@ -1,0 +1,391 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Text;
+using ApiGateway.Host.Context;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace ApiGateway.Host.Expressions;
+
+/// <summary>What an expression must produce, decided by where it stands in the policy.</summary>
+internal enum ExpressionKind
+{
+    /// <summary><c>&lt;when condition="@(...)"&gt;</c>: a bool.</summary>
+    Condition,
+    /// <summary>Attribute or element text: any value, turned into text.</summary>
+    Text,
+    /// <summary><c>&lt;set-status code="@(...)"&gt;</c>: an int (or text holding one).</summary>
+    StatusCode,
+    /// <summary><c>&lt;set-variable value="@(...)"&gt;</c>: any value, kept as it is.</summary>
+    Value,
+}
+
+/// <summary>An expression as compiled and cached: its kind and its code. The same code in two places compiles once.</summary>
+internal sealed record ExpressionKey(ExpressionKind Kind, bool IsBlock, string Code);
+
+/// <summary>A compiled expression: one delegate, by kind.</summary>
+internal sealed class CompiledExpression
+{
+    public CompiledExpression(ExpressionKey key, Delegate function)
+    {
+        Key = key;
+        Condition = function as Func<PolicyContext, bool>;
+        Text = function as Func<PolicyContext, string?>;
+        StatusCode = function as Func<PolicyContext, int>;
+        Value = function as Func<PolicyContext, object?>;
+    }
+
+    public ExpressionKey Key { get; }
+    public Func<PolicyContext, bool>? Condition { get; }
+    public Func<PolicyContext, string?>? Text { get; }
+    public Func<PolicyContext, int>? StatusCode { get; }
+    public Func<PolicyContext, object?>? Value { get; }
+}
+
+/// <summary>A problem in an expression, at a 0-based line and column relative to the start of its code.</summary>
+internal sealed record ExpressionProblem(int Line, int Column, string Message);
+
+/// <summary>The outcome of compiling a set of expressions: a delegate or the problems of each.</summary>
+internal sealed class ExpressionCompileResult
+{
+    public Dictionary<ExpressionKey, CompiledExpression> Compiled { get; } = [];
+    public Dictionary<ExpressionKey, List<ExpressionProblem>> Problems { get; } = [];
+}
+
+/// <summary>
+/// Compiles policy expressions with Roslyn: all of them in one compilation (one assembly, loaded into a collectible
+/// <see cref="AssemblyLoadContext"/>), each into a static method that becomes a delegate. Before emitting, every
+/// expression is checked against <see cref="TypeAllowList"/> through the semantic model and rewritten by
+/// <see cref="ExpressionRewriter"/>. Expressions are never interpreted or compiled per request.
+/// </summary>
+internal static class ExpressionCompiler
+{
+    /// <summary>The parameter of every generated method; <c>context</c> is a local copy, so a lambda may shadow it safely.</summary>
+    internal const string GatewayParameter = "__gateway";
+
+    private const string ClassName = "ApiGateway.PolicyExpressions.Compiled";
+    private const string Header = """
+        #nullable disable
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Text;
+        using System.Text.RegularExpressions;
+        using System.Security.Cryptography.X509Certificates;
+        using ApiGateway.Host.Context;
+
+        namespace ApiGateway.PolicyExpressions
+        {
+        public static class Compiled
+        {
+
+        """;
+
+    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(LoadReferences);
+    private static int s_assemblyCounter;
+
+    private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest, DocumentationMode.None);
+
+    private static readonly CSharpCompilationOptions CompilationOptions = new(
+        OutputKind.DynamicallyLinkedLibrary,
+        optimizationLevel: OptimizationLevel.Release,
+        allowUnsafe: false,
+        nullableContextOptions: NullableContextOptions.Disable,
+        concurrentBuild: false,
+        deterministic: true);
+
+    /// <summary>How many expressions this process has compiled (for tests of the compile-once cache).</summary>
+    public static int CompiledCount => s_compiledCount;
+
+    private static int s_compiledCount;
+
+    /// <summary>Loads the metadata references (once per process); call early to take the cost off the first reload.</summary>
+    public static void Warm() => _ = References.Value;
+
+    /// <summary>Compiles <paramref name="keys"/> together.</summary>
+    public static ExpressionCompileResult Compile(IReadOnlyCollection<ExpressionKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var result = new ExpressionCompileResult();
+        if (keys.Count == 0)
+            return result;
+
+        // 1. Each expression must be exactly one C# expression (or one block of statements): this keeps code from
+        //    closing the generated method and declaring members of its own, and gives syntax errors exact positions.
+        var units = new List<Unit>();
+        foreach (var key in keys)
+        {
+            var syntaxProblems = CheckSyntax(key);
+            if (syntaxProblems.Count > 0)
+                result.Problems[key] = syntaxProblems;
+            else
+                units.Add(new Unit(key, units.Count));
+        }
+        if (units.Count == 0)
+            return result;
+
+        // 2. One source with one method per expression, remembering where each code starts.
+        var source = new StringBuilder(Header);
+        foreach (var unit in units)
+            unit.Write(source);
+        source.Append("}\n}\n");
+        var text = SourceText.From(source.ToString(), Encoding.UTF8);
+        var tree = CSharpSyntaxTree.ParseText(text, ParseOptions);
+        var assemblyName = "ApiGateway.PolicyExpressions." + Interlocked.Increment(ref s_assemblyCounter).ToString(CultureInfo.InvariantCulture);
+        var compilation = CSharpCompilation.Create(assemblyName, [tree], References.Value, CompilationOptions);
+        var model = compilation.GetSemanticModel(tree);
+        var root = tree.GetRoot();
+
+        // 3. Rewrite with the semantic model of the code as written.
+        var rewriter = new ExpressionRewriter(model);
+        var rewritten = rewriter.Visit(root)!;
+
+        // 4. Collect per expression: compile errors (less the expected ones the rewriter removes), forbidden uses,
+        //    rewriter problems.
+        foreach (var diagnostic in compilation.GetDiagnostics())
+        {
+            if (diagnostic.Severity != DiagnosticSeverity.Error || !diagnostic.Location.IsInSource)
+                continue;
+            var span = diagnostic.Location.SourceSpan;
+            if (diagnostic.Id == "CS0019" && rewriter.DistinguishedNameOperators.Any(s => s.Contains(span) || span.Contains(s)))
+                continue;
+            if (UnitAt(units, span.Start) is { } unit)
+                unit.Add(span.Start, Describe(diagnostic));
+        }
+        foreach (var unit in units)
+        {
+            foreach (var (position, message) in ForbiddenUseFinder.Find(model, root, unit.CodeSpan))
+                unit.Add(position, message);
+        }
+        foreach (var (position, message) in rewriter.Problems)
+            UnitAt(units, position)?.Add(position, message);
+
+        var good = units.Where(u => u.Problems.Count == 0).ToList();
+        foreach (var bad in units.Where(u => u.Problems.Count > 0))
+            result.Problems[bad.Key] = bad.Problems.Select(p => bad.Relative(text, p.Position, p.Message)).ToList();
+        if (good.Count == 0)
+            return result;
+
+        // 5. Emit the rewritten code. Expressions with problems stay in the source (their methods are simply not used):
+        //    a failure here means the rewrite produced invalid code, which is reported against the expression.
+        var emitted = compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(rewritten, ParseOptions));
+        if (units.Count != good.Count)
+        {
+            // Drop the broken methods so the rest can be emitted.
+            var keep = good.Select(u => u.MethodName).ToHashSet(StringComparer.Ordinal);
+            emitted = compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(RemoveMethods((CompilationUnitSyntax)rewritten, keep), ParseOptions));
+        }
+        using var peStream = new MemoryStream();
+        var emit = emitted.Emit(peStream);
+        if (!emit.Success)
+        {
+            var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
+            foreach (var unit in good)
+                result.Problems[unit.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
+            return result;
+        }
+        peStream.Position = 0;
+        var context = new AssemblyLoadContext(assemblyName, isCollectible: true);
+        var assembly = context.LoadFromStream(peStream);
+        var type = assembly.GetType(ClassName, throwOnError: true)!;
+        foreach (var unit in good)
+        {
+            var method = type.GetMethod(unit.MethodName, BindingFlags.Public | BindingFlags.Static)!;
+            var function = unit.Key.Kind switch
+            {
+                ExpressionKind.Condition => (Delegate)method.CreateDelegate<Func<PolicyContext, bool>>(),
+                ExpressionKind.Text => method.CreateDelegate<Func<PolicyContext, string?>>(),
+                ExpressionKind.StatusCode => method.CreateDelegate<Func<PolicyContext, int>>(),
+                _ => method.CreateDelegate<Func<PolicyContext, object?>>(),
+            };
+            result.Compiled[unit.Key] = new CompiledExpression(unit.Key, function);
+        }
+        Interlocked.Add(ref s_compiledCount, good.Count);
+        return result;
+    }
+
+    private static CompilationUnitSyntax RemoveMethods(CompilationUnitSyntax root, HashSet<string> keep)
+    {
+        var remove = root.DescendantNodes().OfType<MethodDeclarationSyntax>()
+            .Where(m => !keep.Contains(m.Identifier.Text) && !(m.Identifier.Text.StartsWith('B') && keep.Contains("E" + m.Identifier.Text[1..])))
+            .ToList();
+        return root.RemoveNodes(remove, SyntaxRemoveOptions.KeepNoTrivia)!;
+    }
+
+    private static Unit? UnitAt(List<Unit> units, int position)
+    {
+        foreach (var unit in units)
+        {
+            if (unit.MethodSpan.Contains(position) || unit.CodeSpan.Contains(position) || unit.CodeSpan.End == position)
+                return unit;
+        }
+        return null;
+    }
+
+    private static string Describe(Diagnostic diagnostic)
+    {
+        var message = diagnostic.Id switch
+        {
+            "CS0161" => "not all code paths return a value; end every path of a @{...} block with a return statement",
+            "CS0029" or "CS0266" when diagnostic.GetMessage(CultureInfo.InvariantCulture).Contains("to 'bool'", StringComparison.Ordinal) =>
+                diagnostic.GetMessage(CultureInfo.InvariantCulture) + "; a condition must be a bool expression",
+            _ => diagnostic.GetMessage(CultureInfo.InvariantCulture),
+        };
+        return $"the expression does not compile: {message} ({diagnostic.Id})";
+    }
+
+    /// <summary>Syntax errors of the code on its own, and whether it is exactly one expression or one block.</summary>
+    private static List<ExpressionProblem> CheckSyntax(ExpressionKey key)
+    {
+        var problems = new List<ExpressionProblem>();
+        SyntaxNode node;
+        int offset;
+        if (key.IsBlock)
+        {
+            node = SyntaxFactory.ParseStatement("{" + key.Code + "}", 0, ParseOptions, consumeFullText: true);
+            offset = 1;
+            if (node is not BlockSyntax)
+                problems.Add(new ExpressionProblem(0, 0, "the expression does not compile: @{...} must hold statements"));
+        }
+        else
+        {
+            node = SyntaxFactory.ParseExpression(key.Code, 0, ParseOptions, consumeFullText: true);
+            offset = 0;
+        }
+        foreach (var diagnostic in node.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(5))
+        {
+            var position = Math.Clamp(diagnostic.Location.SourceSpan.Start - offset, 0, key.Code.Length);
+            var (line, column) = LineColumn(key.Code, position);
+            problems.Add(new ExpressionProblem(line, column, Describe(diagnostic)));
+        }
+        if (problems.Count == 0 && !key.IsBlock && string.IsNullOrWhiteSpace(key.Code))
+            problems.Add(new ExpressionProblem(0, 0, "the expression is empty"));
+        return problems;
+    }
+
+    internal static (int Line, int Column) LineColumn(string code, int position)
+    {
+        int line = 0, column = 0;
+        for (var i = 0; i < position && i < code.Length; i++)
+        {
+            if (code[i] == '\n')
+            {
+                line++;
+                column = 0;
+            }
+            else
+            {
+                column++;
+            }
+        }
+        return (line, column);
+    }
+
+    private static ImmutableArray<MetadataReference> LoadReferences()
+    {
+        // Every assembly of the .NET shared framework, so that a forbidden type binds and is reported by name
+        // (System.IO.File, System.Diagnostics.Process) rather than as "not found"; plus the context model.
+        var references = ImmutableArray.CreateBuilder<MetadataReference>();
+        var framework = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+        foreach (var file in Directory.EnumerateFiles(framework, "*.dll"))
+        {
+            var name = Path.GetFileNameWithoutExtension(file);
+            if (!(name.StartsWith("System", StringComparison.Ordinal) || name.StartsWith("Microsoft.", StringComparison.Ordinal) || name is "mscorlib" or "netstandard"))
+                continue;
+            try
+            {
+                using var stream = File.OpenRead(file);
+                using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+                if (!pe.HasMetadata)
+                    continue;
+            }
+            catch (BadImageFormatException)
+            {
+                continue;
+            }
+            references.Add(MetadataReference.CreateFromFile(file));
+        }
+        references.Add(MetadataReference.CreateFromFile(typeof(PolicyContext).Assembly.Location));
+        return references.ToImmutable();
+    }
+
+    /// <summary>One expression in the generated source.</summary>
+    private sealed class Unit(ExpressionKey key, int index)
+    {
+        public ExpressionKey Key { get; } = key;
+        public string MethodName { get; } = "E" + index.ToString(CultureInfo.InvariantCulture);
+        public TextSpan CodeSpan { get; private set; }
+        public TextSpan MethodSpan { get; private set; }
+        public List<(int Position, string Message)> Problems { get; } = [];
+
+        public void Add(int position, string message)
+        {
+            if (!Problems.Any(p => p.Message == message))
+                Problems.Add((position, message));
+        }
+
+        public void Write(StringBuilder source)
+        {
+            var start = source.Length;
+            var index = MethodName[1..];
+            var block = "B" + index;
+            const string Runtime = "global::ApiGateway.Host.Context.ExpressionRuntime";
+            const string Context = "global::ApiGateway.Host.Context.PolicyContext";
+            string before, after;
+            switch (Key.Kind, Key.IsBlock)
+            {
+                case (ExpressionKind.Condition, false):
+                    before = $"public static bool {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn (\n";
+                    after = "\n);\n}\n";
+                    break;
+                case (ExpressionKind.Condition, true):
+                    before = $"public static bool {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\n";
+                    after = "\n}\n";
+                    break;
+                case (ExpressionKind.Text, false):
+                    before = $"public static string {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn {Runtime}.ToText(\n";
+                    after = "\n);\n}\n";
+                    break;
+                case (ExpressionKind.StatusCode, false):
+                    before = $"public static int {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn {Runtime}.ToStatusCode(\n";
+                    after = "\n);\n}\n";
+                    break;
+                case (ExpressionKind.Value, false):
+                    before = $"public static object {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn (object)(\n";
+                    after = "\n);\n}\n";
+                    break;
+                case (ExpressionKind.Value, true):
+                    before = $"public static object {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\n";
+                    after = "\n}\n";
+                    break;
+                default:
+                    var convert = Key.Kind == ExpressionKind.Text ? "ToText" : "ToStatusCode";
+                    var type = Key.Kind == ExpressionKind.Text ? "string" : "int";
+                    before = $"public static {type} {MethodName}({Context} {GatewayParameter}) => {Runtime}.{convert}({block}({GatewayParameter}));\n"
+                        + $"private static object {block}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\n";
+                    after = "\n}\n";
+                    break;
+            }
+            source.Append(before);
+            CodeSpan = new TextSpan(source.Length, Key.Code.Length);
+            source.Append(Key.Code);
+            source.Append(after);
+            MethodSpan = TextSpan.FromBounds(start, source.Length);
+        }
+
+        /// <summary>A problem at <paramref name="position"/> of the generated source, relative to this unit's code.</summary>
+        public ExpressionProblem Relative(SourceText text, int position, string message)
+        {
+            _ = text;
+            var inside = Math.Clamp(position - CodeSpan.Start, 0, Key.Code.Length);
+            if (position < CodeSpan.Start || position > CodeSpan.End)
+                inside = 0;
+            var (line, column) = LineColumn(Key.Code, inside);
+            return new ExpressionProblem(line, column, message);
+        }
+    }
+}

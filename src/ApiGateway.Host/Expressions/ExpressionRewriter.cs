@@ -1,0 +1,158 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+using static Microsoft.CodeAnalysis.CSharp.SyntaxFactory;
+
+namespace ApiGateway.Host.Expressions;
+
+/// <summary>
+/// Rewrites what an expression means in APIM into what the gateway runs, using the semantic model of the code as
+/// written:
+/// <list type="bullet">
+/// <item><c>cert.SubjectName != "CN=x"</c> (which does not compile in C#) and <c>cert.Subject == "CN=x, O=y"</c>,
+/// <c>Issuer</c>, <c>SubjectName.Name</c>, <c>IssuerName.Name</c> compared with a string → a distinguished-name comparison;</item>
+/// <item><c>a.Thumbprint == b</c> → a comparison without regard to case; every <c>x.Thumbprint</c> → a cached value;</item>
+/// <item><c>cert.Verify()</c>, <c>cert.VerifyNoRevocation()</c> (and their <c>?.</c> forms) → the gateway's checks, which
+/// use the chain built during the handshake instead of the system store and never block a request on the network
+/// more than once per connection.</item>
+/// </list>
+/// </summary>
+internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
+{
+    private const string X509Namespace = "System.Security.Cryptography.X509Certificates";
+
+    private static readonly ExpressionSyntax Runtime = ParseExpression("global::ApiGateway.Host.Context.ExpressionRuntime");
+    private static readonly ArgumentSyntax Gateway = Argument(IdentifierName(ExpressionCompiler.GatewayParameter));
+
+    private readonly SemanticModel _model;
+
+    public ExpressionRewriter(SemanticModel model)
+    {
+        _model = model;
+    }
+
+    /// <summary>Spans (in the original tree) of X500DistinguishedName-vs-string comparisons: their CS0019 errors are expected and dropped.</summary>
+    public List<TextSpan> DistinguishedNameOperators { get; } = [];
+
+    /// <summary>Problems the rewriter finds (position in the original tree, message).</summary>
+    public List<(int Position, string Message)> Problems { get; } = [];
+
+    public override SyntaxNode? VisitBinaryExpression(BinaryExpressionSyntax node)
+    {
+        var visited = (BinaryExpressionSyntax)base.VisitBinaryExpression(node)!;
+        if (!node.IsKind(SyntaxKind.EqualsExpression) && !node.IsKind(SyntaxKind.NotEqualsExpression))
+            return visited;
+        var left = _model.GetTypeInfo(node.Left).Type;
+        var right = _model.GetTypeInfo(node.Right).Type;
+        string? helper = null;
+        if ((IsX500(left) && IsString(right)) || (IsString(left) && IsX500(right)))
+        {
+            helper = "DnEquals";
+            DistinguishedNameOperators.Add(node.Span);
+        }
+        else if (IsString(left) && IsString(right))
+        {
+            if (IsDistinguishedNameValued(node.Left) || IsDistinguishedNameValued(node.Right))
+                helper = "DnEquals";
+            else if (IsThumbprint(node.Left) || IsThumbprint(node.Right))
+                helper = "ThumbprintEquals";
+        }
+        if (helper is null)
+            return visited;
+        ExpressionSyntax call = Call(helper, Argument(visited.Left.WithoutTrivia()), Argument(visited.Right.WithoutTrivia()));
+        if (node.IsKind(SyntaxKind.NotEqualsExpression))
+            call = PrefixUnaryExpression(SyntaxKind.LogicalNotExpression, ParenthesizedExpression(call));
+        return ParenthesizedExpression(call).WithTriviaFrom(node);
+    }
+
+    public override SyntaxNode? VisitMemberAccessExpression(MemberAccessExpressionSyntax node)
+    {
+        var visited = (MemberAccessExpressionSyntax)base.VisitMemberAccessExpression(node)!;
+        if (node.IsKind(SyntaxKind.SimpleMemberAccessExpression) && IsThumbprintProperty(_model.GetSymbolInfo(node).Symbol))
+            return Call("Thumbprint", Argument(visited.Expression.WithoutTrivia())).WithTriviaFrom(node);
+        return visited;
+    }
+
+    public override SyntaxNode? VisitInvocationExpression(InvocationExpressionSyntax node)
+    {
+        var visited = (InvocationExpressionSyntax)base.VisitInvocationExpression(node)!;
+        var method = _model.GetSymbolInfo(node).Symbol as IMethodSymbol;
+        var helper = VerifyHelper(method);
+        if (helper is null)
+            return visited;
+        if (node.Expression is MemberAccessExpressionSyntax && visited.Expression is MemberAccessExpressionSyntax access && node.ArgumentList.Arguments.Count == 0)
+            return Call(helper, Gateway, Argument(access.Expression.WithoutTrivia())).WithTriviaFrom(node);
+        if (node.Expression is MemberBindingExpressionSyntax)
+            return visited; // handled (or refused) by VisitConditionalAccessExpression
+        Problems.Add((node.SpanStart, $"the expression calls {method!.Name}() in a form the gateway cannot check; write certificate.{method.Name}() on a certificate expression"));
+        return visited;
+    }
+
+    public override SyntaxNode? VisitConditionalAccessExpression(ConditionalAccessExpressionSyntax node)
+    {
+        if (node.WhenNotNull is InvocationExpressionSyntax { Expression: MemberBindingExpressionSyntax, ArgumentList.Arguments.Count: 0 } invocation
+            && VerifyHelper(_model.GetSymbolInfo(invocation).Symbol as IMethodSymbol) is { } helper)
+        {
+            var target = (ExpressionSyntax)Visit(node.Expression)!;
+            return Call(helper + "OrNull", Gateway, Argument(target.WithoutTrivia())).WithTriviaFrom(node);
+        }
+        foreach (var inner in node.WhenNotNull.DescendantNodesAndSelf().OfType<InvocationExpressionSyntax>())
+        {
+            if (inner.Expression is MemberBindingExpressionSyntax && VerifyHelper(_model.GetSymbolInfo(inner).Symbol as IMethodSymbol) is not null)
+            {
+                Problems.Add((inner.SpanStart, "the expression calls Verify() after '?.' in a chain the gateway cannot check; write 'certificate != null && certificate.Verify()' instead"));
+                break;
+            }
+        }
+        return base.VisitConditionalAccessExpression(node);
+    }
+
+    private static InvocationExpressionSyntax Call(string helper, params ArgumentSyntax[] arguments) =>
+        InvocationExpression(
+            MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, Runtime, IdentifierName(helper)),
+            ArgumentList(SeparatedList(arguments)));
+
+    private static string? VerifyHelper(IMethodSymbol? method)
+    {
+        if (method is null)
+            return null;
+        var original = method.ReducedFrom ?? method;
+        if (method.Name == "Verify" && method.Parameters.Length == 0 && IsX509Type(method.ContainingType, "X509Certificate2"))
+            return "Verify";
+        if (original.Name == "VerifyNoRevocation" && original.ContainingType?.Name == "CertificateExtensions"
+            && original.ContainingNamespace?.ToDisplayString() == "ApiGateway.Host.Context")
+            return "VerifyNoRevocation";
+        return null;
+    }
+
+    private bool IsDistinguishedNameValued(ExpressionSyntax expression)
+    {
+        var symbol = SymbolOf(expression);
+        return symbol is IPropertySymbol property
+            && ((property.Name is "Subject" or "Issuer" && (IsX509Type(property.ContainingType, "X509Certificate") || IsX509Type(property.ContainingType, "X509Certificate2")))
+                || (property.Name == "Name" && IsX509Type(property.ContainingType, "X500DistinguishedName")));
+    }
+
+    private bool IsThumbprint(ExpressionSyntax expression) => IsThumbprintProperty(SymbolOf(expression));
+
+    private static bool IsThumbprintProperty(ISymbol? symbol) =>
+        symbol is IPropertySymbol { Name: "Thumbprint" } property && IsX509Type(property.ContainingType, "X509Certificate2");
+
+    /// <summary>The member an operand reads, looking through parentheses and <c>?.</c>.</summary>
+    private ISymbol? SymbolOf(ExpressionSyntax expression)
+    {
+        while (expression is ParenthesizedExpressionSyntax parenthesized)
+            expression = parenthesized.Expression;
+        if (expression is ConditionalAccessExpressionSyntax conditional)
+            expression = conditional.WhenNotNull;
+        return _model.GetSymbolInfo(expression).Symbol;
+    }
+
+    private static bool IsX509Type(ITypeSymbol? type, string name) =>
+        type is not null && type.Name == name && type.ContainingNamespace?.ToDisplayString() == X509Namespace;
+
+    private static bool IsX500(ITypeSymbol? type) => IsX509Type(type, "X500DistinguishedName");
+
+    private static bool IsString(ITypeSymbol? type) => type?.SpecialType == SpecialType.System_String;
+}

@@ -1,0 +1,154 @@
+using System.Text;
+using ApiGateway.Host.Context;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace ApiGateway.Host.Pipeline;
+
+/// <summary>
+/// The composed policy of one API (global policy through &lt;base /&gt;), prepared: the steps of each section and
+/// the order APIM runs them in — inbound, backend (forward-request sends the request; outbound runs as the response
+/// headers arrive, before the body streams), outbound, and on-error when anything fails.
+/// </summary>
+internal sealed class PolicyPipeline
+{
+    public PolicyPipeline(Step[] inbound, Step[] backend, Step[] outbound, Step[] onError)
+    {
+        Inbound = inbound;
+        Backend = backend;
+        Outbound = outbound;
+        OnError = onError;
+    }
+
+    public Step[] Inbound { get; }
+    public Step[] Backend { get; }
+    public Step[] Outbound { get; }
+    public Step[] OnError { get; }
+
+    public async Task ExecuteAsync(PolicyContext context)
+    {
+        var flow = await RunAsync(Inbound, context, "inbound").ConfigureAwait(false);
+        if (flow == Flow.Continue)
+            flow = await RunAsync(Backend, context, "backend").ConfigureAwait(false);
+        if (flow == Flow.Continue && !context.Forwarded)
+            flow = RunOutbound(context);
+        if (flow == Flow.Error)
+        {
+            await HandleErrorAsync(context).ConfigureAwait(false);
+            return;
+        }
+        if (flow == Flow.Return || !context.Forwarded || context.ResponseReplaced)
+            await WriteResponseAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs outbound on the backend's response (called by the transformer once its status and headers are copied).
+    /// Returns whether the backend's body should still be copied.
+    /// </summary>
+    public bool RunOutboundOnBackendResponse(PolicyContext context)
+    {
+        if (Outbound.Length == 0)
+            return true;
+        var flow = RunOutbound(context);
+        if (flow == Flow.Error)
+            return false;
+        if (flow == Flow.Return || context.ResponseReplaced)
+        {
+            context.ResponseReplaced = true;
+            var headers = context.Http.Response.Headers;
+            headers.ContentLength = null;
+            headers.Remove("Transfer-Encoding");
+            return false;
+        }
+        return true;
+    }
+
+    private Flow RunOutbound(PolicyContext context)
+    {
+        if (Outbound.Length == 0)
+            return Flow.Continue;
+        try
+        {
+            return StepRunner.Run(Outbound, context);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            context.Error = Failure(context, ex, "outbound");
+            return Flow.Error;
+        }
+    }
+
+    private static async ValueTask<Flow> RunAsync(Step[] steps, PolicyContext context, string section)
+    {
+        if (steps.Length == 0)
+            return Flow.Continue;
+        try
+        {
+            return await StepRunner.RunAsync(steps, context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
+        {
+            context.Error = Failure(context, ex, section);
+            return Flow.Error;
+        }
+    }
+
+    /// <summary>An exception of a step as a 500: the element and line in the log, a short sentence for the client.</summary>
+    private static PipelineError Failure(PolicyContext context, Exception ex, string section)
+    {
+        var step = context.CurrentStep;
+        var where = step?.Where ?? "The policy";
+        var reason = ex is PolicyRuntimeException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+        Log.PolicyFailed(context.Snapshot.Services.Logger, where, context.ApiRoute.ApiId, reason);
+        var code = ex is PolicyRuntimeException ? "PolicyRuntimeFailure" : "ExpressionValueEvaluationFailure";
+        return new PipelineError(StatusCodes.Status500InternalServerError, code, $"{where} failed: {reason}", step?.ElementName ?? "policy", section);
+    }
+
+    private async Task HandleErrorAsync(PolicyContext context)
+    {
+        var error = context.Error!;
+        var http = context.Http;
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return;
+        }
+        context.LastError = error.ToLastError();
+        http.Response.Headers.Clear();
+        http.Response.StatusCode = error.StatusCode;
+        http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = error.ReasonPhrase;
+        context.ResponseBody = null;
+        context.ResponseCustomized = false;
+        var flow = Flow.Continue;
+        if (OnError.Length > 0)
+        {
+            context.Error = null;
+            flow = await RunAsync(OnError, context, "on-error").ConfigureAwait(false);
+            if (flow == Flow.Error)
+                error = context.Error ?? error;
+        }
+        if (flow == Flow.Return || (flow == Flow.Continue && context.ResponseCustomized))
+        {
+            await WriteResponseAsync(context).ConfigureAwait(false);
+            return;
+        }
+        await ErrorResponses.WriteAsync(http, error, context.RequestId).ConfigureAwait(false);
+    }
+
+    private static async Task WriteResponseAsync(PolicyContext context)
+    {
+        var response = context.Http.Response;
+        if (response.HasStarted)
+            return;
+        if (context.ResponseBody is { Length: > 0 } body)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            response.ContentLength = bytes.Length;
+            await response.Body.WriteAsync(bytes, context.Http.RequestAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            response.ContentLength = 0;
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using ApiGateway.Host.Pipeline;
+using ApiGateway.Host.Tls;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ApiGateway.Host.Runtime;
+
+/// <summary>
+/// The HTTPS sockets: one Kestrel server per (listen address, port), so a reload that adds a port starts one server
+/// and a reload that drops a port drains and stops one, while the others keep their connections. The TLS handshake
+/// reads the current snapshot, so certificate rotation and client-certificate modes apply to the next handshake
+/// without rebinding.
+/// </summary>
+internal sealed class ListenerManager : IAsyncDisposable
+{
+    private static readonly List<SslApplicationProtocol> Alpn = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
+
+    private readonly GatewayRuntime _runtime;
+    private readonly GatewayRequestHandler _handler;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Dictionary<EndpointKey, Listener> _running = [];
+
+    public ListenerManager(GatewayRuntime runtime, GatewayRequestHandler handler, ILoggerFactory loggerFactory)
+    {
+        _runtime = runtime;
+        _handler = handler;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("ApiGateway");
+    }
+
+    /// <summary>The addresses bound now, e.g. <c>https://127.0.0.1:8443</c>.</summary>
+    public IReadOnlyList<string> BoundAddresses => _running.Values.SelectMany(l => l.Addresses).ToList();
+
+    /// <summary>
+    /// Binds what <paramref name="next"/> needs and the running set lacks (first stopping listeners of ports whose
+    /// address changes). Returns the problems; on any, what this call started is stopped again and what it stopped
+    /// is started again, so the serving snapshot keeps its sockets.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> AddMissingAsync(GatewaySnapshot next, CancellationToken cancellationToken)
+    {
+        var wanted = next.Listeners.Select(l => l.Key).ToHashSet();
+        var missing = next.Listeners.Where(l => !_running.ContainsKey(l.Key)).ToList();
+        if (missing.Count == 0)
+            return [];
+        var displaced = _running.Keys.Where(k => !wanted.Contains(k) && missing.Any(m => m.Key.Port == k.Port)).ToList();
+        foreach (var key in displaced)
+            await StopAsync(key, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+
+        var errors = new List<string>();
+        var started = new List<EndpointKey>();
+        foreach (var group in missing)
+        {
+            try
+            {
+                _running[group.Key] = await StartAsync(group, cancellationToken).ConfigureAwait(false);
+                started.Add(group.Key);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                var reason = Innermost(ex);
+                Log.ListenerFailed(_logger, group.Key.ToString(), reason);
+                errors.Add($"The gateway cannot listen on {group.Key} (for {string.Join(", ", group.Hosts.Select(h => h.HostName))}): {reason} Choose another -Port for the hostname, or stop what uses it.");
+            }
+        }
+        if (errors.Count > 0)
+        {
+            foreach (var key in started)
+                await StopAsync(key, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            foreach (var key in displaced)
+            {
+                if (_runtime.Current?.FindListener(key) is { } group)
+                {
+                    try
+                    {
+                        _running[key] = await StartAsync(group, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Log.ListenerFailed(_logger, key.ToString(), Innermost(ex));
+                    }
+                }
+            }
+        }
+        return errors;
+    }
+
+    /// <summary>Drains and stops the listeners <paramref name="current"/> no longer has.</summary>
+    public async Task RemoveObsoleteAsync(GatewaySnapshot current, TimeSpan drain)
+    {
+        foreach (var key in _running.Keys.Where(k => current.FindListener(k) is null).ToList())
+            await StopAsync(key, drain).ConfigureAwait(false);
+    }
+
+    /// <summary>Drains and stops every listener (graceful shutdown).</summary>
+    public async Task StopAllAsync(TimeSpan drain)
+    {
+        await Task.WhenAll(_running.Keys.ToList().Select(k => StopAsync(k, drain))).ConfigureAwait(false);
+    }
+
+    private async Task StopAsync(EndpointKey key, TimeSpan drain)
+    {
+        if (!_running.Remove(key, out var listener))
+            return;
+        using var timeout = new CancellationTokenSource(drain);
+        try
+        {
+            await listener.App.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Drain time is up: the remaining connections are closed.
+        }
+        await listener.App.DisposeAsync().ConfigureAwait(false);
+        Log.ListenerStopped(_logger, key.ToString());
+    }
+
+    private async Task<Listener> StartAsync(ListenerGroup group, CancellationToken cancellationToken)
+    {
+        var key = group.Key;
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "ApiGateway.Host" });
+        builder.Services.RemoveAll<ILoggerFactory>();
+        builder.Services.AddSingleton(_loggerFactory);
+        // The process handles SIGTERM/Ctrl+C once, for all its servers.
+        builder.Services.AddSingleton<IHostLifetime, ProcessLifetime>();
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            void Configure(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    OnConnection = context => OnConnection(key, context),
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                });
+            }
+            switch (key.Address)
+            {
+                case "*":
+                    options.ListenAnyIP(key.Port, Configure);
+                    break;
+                case "localhost":
+                    options.ListenLocalhost(key.Port, Configure);
+                    break;
+                default:
+                    options.Listen(IPAddress.Parse(key.Address), key.Port, Configure);
+                    break;
+            }
+        });
+        var app = builder.Build();
+        app.Run(_handler.InvokeAsync);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        Log.ListenerStarted(_logger, string.Join(", ", addresses), string.Join(", ", group.Hosts.Select(h => h.HostName)));
+        return new Listener(app, addresses);
+    }
+
+    private ValueTask<SslServerAuthenticationOptions> OnConnection(EndpointKey key, TlsHandshakeCallbackContext context)
+    {
+        var snapshot = _runtime.Current;
+        var group = snapshot?.FindListener(key);
+        if (group is null && _runtime.Pending is { } pending)
+        {
+            snapshot = pending;
+            group = pending.FindListener(key);
+        }
+        if (group is null || snapshot is null)
+            throw new AuthenticationException($"{key} is no longer configured.");
+        var host = group.Select(context.ClientHelloInfo.ServerName);
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = host.ServerCertificate,
+            ApplicationProtocols = Alpn,
+            AllowRenegotiation = false,
+            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+        };
+        var tls = new ConnectionTls(host.Mode, snapshot.ClientTrust, host.HostName, snapshot.Services.TlsLogger);
+        if (host.Mode != ClientCertificateNegotiation.Off)
+        {
+            options.ClientCertificateRequired = true;
+            options.CertificateChainPolicy = snapshot.ClientTrust.CreateHandshakePolicy();
+            options.RemoteCertificateValidationCallback = tls.Validate;
+        }
+        context.Connection.Features.Set(tls);
+        return ValueTask.FromResult(options);
+    }
+
+    private static string Innermost(Exception ex)
+    {
+        var e = ex;
+        while (e.InnerException is not null)
+            e = e.InnerException;
+        return e.Message.TrimEnd('.') + ".";
+    }
+
+    public async ValueTask DisposeAsync() => await StopAllAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+
+    private sealed record Listener(WebApplication App, IReadOnlyList<string> Addresses);
+}
+
+/// <summary>A host lifetime that does nothing: the process (Program) owns signals and stops every server itself.</summary>
+internal sealed class ProcessLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ApiGateway.Host.Tls;
+
+/// <summary>
+/// The trust of one configuration revision for client certificates: the uploaded CA certificates (roots as trust
+/// anchors, intermediates to complete chains), and the system roots as a second chance for <c>Verify()</c>.
+/// </summary>
+internal sealed class ClientTrust
+{
+    private readonly ConditionalWeakTable<X509Certificate2, CertificateVerification> _verifications = new();
+
+    public ClientTrust(X509Certificate2Collection roots, X509Certificate2Collection intermediates)
+    {
+        Roots = roots;
+        Intermediates = intermediates;
+    }
+
+    /// <summary>Uploaded CA certificates stored as Root.</summary>
+    public X509Certificate2Collection Roots { get; }
+
+    /// <summary>Uploaded CA certificates stored as CertificateAuthority.</summary>
+    public X509Certificate2Collection Intermediates { get; }
+
+    /// <summary>
+    /// The chain policy of a handshake: uploaded roots as the only trust anchors, no revocation and no downloads (a
+    /// handshake never waits on the network). A new instance per connection because SslStream adds the certificates
+    /// the client sent to its ExtraStore.
+    /// </summary>
+    public X509ChainPolicy CreateHandshakePolicy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+            VerificationTimeIgnored = true,
+        };
+        policy.CustomTrustStore.AddRange(Roots);
+        policy.ExtraStore.AddRange(Intermediates);
+        return policy;
+    }
+
+    /// <summary>The verification state of a certificate that did not come from a handshake (e.g. one of context.Deployment.Certificates).</summary>
+    public CertificateVerification VerificationOf(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return _verifications.GetValue(certificate, c => new CertificateVerification(this, c, null, null));
+    }
+
+    /// <summary>Builds the chain of <paramref name="certificate"/> against the uploaded roots (custom) or the system roots; returns its status.</summary>
+    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, bool checkRevocation)
+    {
+        using var chain = new X509Chain();
+        var policy = chain.ChainPolicy;
+        policy.TrustMode = systemTrust ? X509ChainTrustMode.System : X509ChainTrustMode.CustomRootTrust;
+        if (!systemTrust)
+            policy.CustomTrustStore.AddRange(Roots);
+        else
+            policy.ExtraStore.AddRange(Roots);
+        policy.ExtraStore.AddRange(Intermediates);
+        if (extra is not null)
+            policy.ExtraStore.AddRange(extra);
+        policy.VerificationTimeIgnored = true;
+        policy.RevocationMode = checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+        policy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+        policy.DisableCertificateDownloads = !checkRevocation;
+        policy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
+        try
+        {
+            var built = chain.Build(certificate);
+            var flags = X509ChainStatusFlags.NoError;
+            foreach (var status in chain.ChainStatus)
+                flags |= status.Status;
+            if (!built && flags == X509ChainStatusFlags.NoError)
+                flags = X509ChainStatusFlags.PartialChain;
+            return flags;
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+                element.Certificate.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The checks of one certificate, each worked out at most once: the chain against the uploaded CA certificates
+/// (taken from the handshake when there was one), against the system roots (only when the first fails), and the
+/// online revocation check (only when a policy asks for it).
+/// </summary>
+internal sealed class CertificateVerification
+{
+    /// <summary>The validity-period flags, which validate-not-before/-not-after judge separately from trust.</summary>
+    public const X509ChainStatusFlags TimeFlags = X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested;
+
+    /// <summary>The flags that mean the revocation status is not known to be good.</summary>
+    public const X509ChainStatusFlags RevocationFlags = X509ChainStatusFlags.Revoked | X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
+
+    private const int Unknown = -1;
+
+    private readonly ClientTrust _trust;
+    private readonly X509Certificate2 _certificate;
+    private readonly X509Certificate2[]? _extra;
+    private int _custom;
+    private int _system = Unknown;
+    private int _revocation = Unknown;
+
+    public CertificateVerification(ClientTrust trust, X509Certificate2 certificate, X509ChainStatusFlags? handshakeStatus, X509Certificate2[]? extra)
+    {
+        _trust = trust;
+        _certificate = certificate;
+        _extra = extra;
+        _custom = handshakeStatus is { } status ? (int)status : Unknown;
+    }
+
+    /// <summary>Status of the chain against the uploaded CA certificates.</summary>
+    public X509ChainStatusFlags CustomStatus => Lazy(ref _custom, systemTrust: false, checkRevocation: false);
+
+    /// <summary>Status of the chain against the system roots.</summary>
+    public X509ChainStatusFlags SystemStatus => Lazy(ref _system, systemTrust: true, checkRevocation: false);
+
+    /// <summary>
+    /// Whether the chain builds to an uploaded CA certificate or a system root; validity periods count unless
+    /// <paramref name="ignoreTime"/>. <paramref name="system"/> tells which trust anchored it; <paramref name="failure"/> why not.
+    /// </summary>
+    public bool IsTrusted(bool ignoreTime, out bool system, out X509ChainStatusFlags failure)
+    {
+        var mask = ignoreTime ? ~TimeFlags : ~X509ChainStatusFlags.NoError;
+        system = false;
+        failure = CustomStatus & mask;
+        if (failure == X509ChainStatusFlags.NoError)
+            return true;
+        // Only an unknown root is worth a second try against the system store.
+        if ((failure & ~(X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain)) != 0)
+            return false;
+        var systemFailure = SystemStatus & mask;
+        if (systemFailure == X509ChainStatusFlags.NoError)
+        {
+            system = true;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>The revocation flags of an online check (NoError: not revoked and status known).</summary>
+    public X509ChainStatusFlags RevocationStatus(bool system)
+    {
+        if (Volatile.Read(ref _revocation) == Unknown)
+            Volatile.Write(ref _revocation, (int)(_trust.Build(_certificate, _extra, system, checkRevocation: true) & RevocationFlags));
+        return (X509ChainStatusFlags)_revocation;
+    }
+
+    /// <summary>Verify(): trusted, within validity, and (when asked) not revoked.</summary>
+    public bool Verify(bool checkRevocation) =>
+        IsTrusted(ignoreTime: false, out var system, out _) && (!checkRevocation || RevocationStatus(system) == X509ChainStatusFlags.NoError);
+
+    private X509ChainStatusFlags Lazy(ref int field, bool systemTrust, bool checkRevocation)
+    {
+        if (Volatile.Read(ref field) == Unknown)
+            Volatile.Write(ref field, (int)_trust.Build(_certificate, _extra, systemTrust, checkRevocation));
+        return (X509ChainStatusFlags)field;
+    }
+}
