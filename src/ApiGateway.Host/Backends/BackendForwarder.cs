@@ -33,9 +33,10 @@ internal sealed class BackendForwarder
         var target = context.BackendOverride ?? context.ApiRoute.DefaultBackend;
         var invoker = context.Snapshot.Invokers.Get(target, context.AuthenticationCertificate, settings.FollowRedirects);
         context.ForwardTarget = target;
+        // Set before sending: outbound runs inside the send (on the response headers) and must know the request went out.
+        context.Forwarded = true;
         var http = context.Http;
         var error = await _forwarder.SendAsync(http, target.DestinationPrefix, invoker, settings.RequestConfig, Transformer).ConfigureAwait(false);
-        context.Forwarded = true;
         if (context.Error is not null)
             return Flow.Error; // outbound failed while the response headers were handled
         if (error == ForwarderError.None)
@@ -100,8 +101,25 @@ internal sealed class BackendForwarder
             return new PipelineError(StatusCodes.Status502BadGateway, "BackendTlsHandshakeFailed",
                 $"The TLS handshake with the {target.Describe()} failed: {reason}", step.ElementName, section, backend: target.Name);
         }
+        // TLS 1.3 backends judge the client certificate after the gateway's side of the handshake has finished, so a
+        // refused (or missing) certificate shows up as a connection closed before the first response.
+        var advice = target.Authority.StartsWith("https:", StringComparison.OrdinalIgnoreCase) && ClosedEarly(exception)
+            ? " The backend closed the connection before answering; if it requires a client certificate, give the API a gateway credential (Set-ApiGatewayCredential) or the backend a credential certificate, one the backend accepts."
+            : string.Empty;
         return new PipelineError(StatusCodes.Status502BadGateway, "BackendConnectionFailure",
-            $"The request to the {target.Describe()} failed: {reason}", step.ElementName, section, backend: target.Name);
+            $"The request to the {target.Describe()} failed: {reason}{advice}", step.ElementName, section, backend: target.Name);
+    }
+
+    private static bool ClosedEarly(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError })
+                return true;
+            if (e is IOException && e.InnerException is null)
+                return true;
+        }
+        return false;
     }
 
     private static bool IsTlsFailure(Exception? exception) =>

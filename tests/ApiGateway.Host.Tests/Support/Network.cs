@@ -26,6 +26,9 @@ internal static class FreePort
 /// <summary>An HTTP/1.1 response read off the wire, or the reason there was none.</summary>
 internal sealed record RawResponse(int Status, string Reason, IReadOnlyDictionary<string, string> Headers, string Body, string? Failure)
 {
+    /// <summary>Thumbprint of the certificate the gateway presented in the handshake.</summary>
+    public string? ServerThumbprint { get; init; }
+
     /// <summary>The TLS handshake (or the connection right after it) was refused: no HTTP response came back.</summary>
     public bool Refused => Failure is not null;
 
@@ -94,9 +97,10 @@ internal static class TlsClient
             if (received.Length == 0)
                 return Refused(ex);
         }
+        var serverThumbprint = ssl.RemoteCertificate is { } remote ? X509CertificateLoader.LoadCertificate(remote.GetRawCertData()).Thumbprint : null;
         if (received.Length == 0)
             return new RawResponse(0, string.Empty, new Dictionary<string, string>(), string.Empty, "the connection closed without a response");
-        return Parse(received.ToArray());
+        return Parse(received.ToArray()) with { ServerThumbprint = serverThumbprint };
     }
 
     private static RawResponse Refused(Exception ex)

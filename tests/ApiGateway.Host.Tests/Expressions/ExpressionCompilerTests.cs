@@ -1,0 +1,237 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using ApiGateway.Core.Tests.Support;
+using ApiGateway.Host.Context;
+using ApiGateway.Host.Expressions;
+using ApiGateway.Host.Tls;
+using static ApiGateway.Host.Tests.Expressions.ExpressionTestContext;
+
+namespace ApiGateway.Host.Tests.Expressions;
+
+public sealed class ExpressionCompilerTests
+{
+    [Fact]
+    public void AllowedTypes_CompileAndRun()
+    {
+        var compiled = Compiled("""
+            context.Request.Method == "GET"
+            && Regex.IsMatch(context.Request.Url.Path, "^/orders/\\d+$")
+            && new[] { 1, 2 }.Sum() == 3
+            && new List<string> { "a" }.Any(s => s.StartsWith("a", StringComparison.Ordinal))
+            && DateTime.UtcNow > DateTime.MinValue && TimeSpan.FromSeconds(1).TotalMilliseconds == 1000
+            && Math.Max(1, 2) == 2 && Convert.ToInt32("7") == 7 && Guid.Empty == default(Guid)
+            && new StringBuilder("a").Append('b').ToString() == "ab" && Encoding.UTF8.GetByteCount("x") == 1
+            && string.Join(",", "a", "b", "c") == "a,b,c" && $"{1 + 1}" == "2"
+            && context.Request.Url.Query.GetValueOrDefault("a", "") == "1"
+            && context.Request.Certificate == null && context.Variables.GetValueOrDefault<int>("missing", 5) == 5
+            """);
+        Assert.True(compiled.Condition!(NewContext()));
+    }
+
+    [Fact]
+    public void BlockExpression_FromTheApimReference_ReturnsText()
+    {
+        var compiled = Compiled("""
+            string[] value;
+            if (context.Request.Headers.TryGetValue("Authorization", out value))
+            {
+                if(value != null && value.Length > 0)
+                {
+                    return Encoding.UTF8.GetString(Convert.FromBase64String(value[0]));
+                }
+            }
+            return null;
+            """, ExpressionKind.Text, block: true);
+
+        var context = NewContext(configure: http => http.Request.Headers.Authorization = Convert.ToBase64String("user:pass"u8.ToArray()));
+        Assert.Equal("user:pass", compiled.Text!(context));
+        Assert.Null(compiled.Text!(NewContext()));
+    }
+
+    [Fact]
+    public void TextAndStatusCodeAndValue_ConvertTheResult()
+    {
+        Assert.Equal("42", Compiled("40 + 2", ExpressionKind.Text).Text!(NewContext()));
+        Assert.Equal("True", Compiled("1 < 2", ExpressionKind.Text).Text!(NewContext()));
+        Assert.Equal(418, Compiled("\"418\"", ExpressionKind.StatusCode).StatusCode!(NewContext()));
+        Assert.Equal(401, Compiled("400 + 1", ExpressionKind.StatusCode).StatusCode!(NewContext()));
+        Assert.Equal(7, Compiled("3 + 4", ExpressionKind.Value).Value!(NewContext()));
+    }
+
+    [Theory]
+    [InlineData("System.IO.File.Exists(\"/etc/passwd\")", "System.IO.File")]
+    [InlineData("new System.IO.FileInfo(\"/etc/passwd\").Length > 0", "System.IO.FileInfo")]
+    [InlineData("System.Diagnostics.Process.Start(\"sh\") != null", "System.Diagnostics.Process")]
+    [InlineData("typeof(string).Name == \"String\"", "System.Type")]
+    [InlineData("\"x\".GetType().Name == \"String\"", "System.Type")]
+    [InlineData("System.Reflection.Assembly.GetExecutingAssembly() != null", "System.Reflection.Assembly")]
+    [InlineData("((Func<int>)(() => 1)).Method != null", "System.Reflection.MethodInfo")]
+    [InlineData("Environment.GetEnvironmentVariable(\"HOME\") != null", "System.Environment")]
+    [InlineData("Environment.ProcessorCount > 0", "System.Environment")]
+    [InlineData("new System.Net.Sockets.TcpClient() != null", "System.Net.Sockets.TcpClient")]
+    [InlineData("new System.Net.Http.HttpClient() != null", "System.Net.Http.HttpClient")]
+    [InlineData("System.Threading.Thread.CurrentThread != null", "System.Threading.Thread")]
+    [InlineData("System.Threading.Tasks.Task.Delay(1).IsCompleted", "System.Threading.Tasks.Task")]
+    [InlineData("System.Runtime.InteropServices.Marshal.SizeOf<int>() == 4", "System.Runtime.InteropServices.Marshal")]
+    [InlineData("AppDomain.CurrentDomain != null", "System.AppDomain")]
+    [InlineData("Activator.CreateInstance<object>() != null", "System.Activator")]
+    [InlineData("GC.GetTotalMemory(false) > 0", "System.GC")]
+    [InlineData("Console.Out != null", "System.Console")]
+    [InlineData("new X509Store(StoreName.My) != null", "System.Security.Cryptography.X509Certificates.X509Store")]
+    [InlineData("context.Deployment.Certificates.Any(c => c.Value.Export(X509ContentType.Pfx).Length > 0)", "X509Certificate.Export")]
+    [InlineData("context.Deployment.Certificates.Any(c => c.Value.GetRSAPrivateKey() != null)", "System.Security.Cryptography.RSA")]
+    [InlineData("X509Certificate2.CreateFromPemFile(\"/etc/ssl/x.pem\") != null", "X509Certificate2.CreateFromPemFile")]
+    [InlineData("new[] { 1 }.AsParallel().Any()", "System.Linq.ParallelEnumerable")]
+    public void ForbiddenTypes_AreRefusedByName(string code, string type)
+    {
+        var result = Compile(code);
+
+        Assert.Empty(result.Compiled);
+        var problems = Problems(result);
+        Assert.Contains(type, problems, StringComparison.Ordinal);
+        Assert.Contains("which policy expressions may not use", problems, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("dynamic d = 1; return d == 1;", "dynamic")]
+    [InlineData("unsafe { int x = 1; int* p = &x; return *p == 1; }", "unsafe code or pointers")]
+    [InlineData("lock (context) { return true; }", "lock statement")]
+    [InlineData("System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture; return true;", "CurrentCulture as a target")]
+    [InlineData("[System.Runtime.InteropServices.DllImport(\"libc\")] static extern int getpid(); return getpid() > 0;", "native code")]
+    public void ForbiddenConstructs_AreRefused(string code, string what)
+    {
+        var result = Compile(code, block: true);
+
+        Assert.Empty(result.Compiled);
+        Assert.Contains(what, Problems(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CodeThatLeavesItsMethod_IsASyntaxError_NotAMember()
+    {
+        var result = Compile("true); } static Compiled() { System.IO.File.Delete(\"x\"); } static bool Y() { return (true");
+
+        Assert.Empty(result.Compiled);
+        Assert.Contains("does not compile", Problems(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CompileErrors_GiveThePositionInTheCode()
+    {
+        var result = Compile("context.Request.Methd == \"GET\"");
+
+        var problem = Assert.Single(result.Problems.Values.Single());
+        Assert.Equal(0, problem.Line);
+        Assert.Equal(16, problem.Column);
+        Assert.Contains("Methd", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("CS1061", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ConditionThatIsNotBool_SaysSo()
+    {
+        var result = Compile("context.Request.Method");
+
+        Assert.Contains("a condition must be a bool expression", Problems(result), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("context.Request.Certificate.SubjectName != \"CN=expected, O=Contoso\"", false)]
+    [InlineData("context.Request.Certificate.SubjectName == \"cn=EXPECTED,o=contoso\"", true)]
+    [InlineData("\"CN=expected,O=Contoso\" == context.Request.Certificate.SubjectName", true)]
+    [InlineData("context.Request.Certificate.SubjectName.Name == \"CN = expected , O = Contoso\"", true)]
+    [InlineData("context.Request.Certificate.Subject == \"CN=expected;O=Contoso\"", true)]
+    [InlineData("context.Request.Certificate.Issuer != \"CN=Test CA,O=Contoso\"", false)]
+    [InlineData("context.Request.Certificate.IssuerName.Name == \"O=Contoso, CN=Test CA\"", false)]
+    [InlineData("context.Request.Certificate.Issuer == \"trusted-issuer\"", false)]
+    [InlineData("context.Request.Certificate?.Subject == \"CN=expected,O=Contoso\"", true)]
+    public void DistinguishedNames_CompareAsNames(string code, bool expected)
+    {
+        using var ca = TestCertificates.CreateCa("CN=Test CA, O=Contoso");
+        using var certificate = TestCertificates.Create("CN=expected, O=Contoso", ca, clientAuth: true);
+
+        Assert.Equal(expected, Compiled(code).Condition!(NewContext(certificate)));
+    }
+
+    [Fact]
+    public void Thumbprints_CompareWithoutCase_AndAreComputedOnce()
+    {
+        using var certificate = TestCertificates.Create("CN=client", clientAuth: true);
+        var compiled = Compiled($"context.Request.Certificate.Thumbprint == \"{certificate.Thumbprint.ToLowerInvariant()}\"");
+        var context = NewContext(certificate);
+
+        Assert.True(compiled.Condition!(context));
+        Assert.Same(ExpressionRuntime.Thumbprint(certificate), ExpressionRuntime.Thumbprint(certificate));
+    }
+
+    [Fact]
+    public void Verify_IsTheGatewaysCheck_AgainstUploadedCas_NotTheSystemStore()
+    {
+        using var ca = TestCertificates.CreateCa("CN=Uploaded CA");
+        using var certificate = TestCertificates.Create("CN=client", ca, clientAuth: true);
+        var tls = Handshake(ca, certificate);
+        var context = NewContext(certificate);
+        context.Tls = tls;
+
+        // The system store does not know the uploaded CA: the BCL's own Verify() says no.
+        Assert.False(certificate.Verify());
+        Assert.True(Compiled("context.Request.Certificate.VerifyNoRevocation()").Condition!(context));
+        Assert.True(Compiled("context.Request.Certificate?.VerifyNoRevocation() == true").Condition!(context));
+        // Verify() also checks revocation online; a certificate without CRL or OCSP cannot pass that.
+        Assert.False(Compiled("context.Request.Certificate.Verify()").Condition!(context));
+    }
+
+    [Fact]
+    public void Verify_OfACertificateFromAnotherCa_IsFalse()
+    {
+        using var uploaded = TestCertificates.CreateCa("CN=Uploaded CA");
+        using var other = TestCertificates.CreateCa("CN=Other CA");
+        using var certificate = TestCertificates.Create("CN=client", other, clientAuth: true);
+        var context = NewContext(certificate);
+        context.Tls = Handshake(uploaded, certificate);
+
+        Assert.False(Compiled("context.Request.Certificate.VerifyNoRevocation()").Condition!(context));
+    }
+
+    [Fact]
+    public void LambdaParameterNamedContext_DoesNotConfuseTheRewrite()
+    {
+        using var ca = TestCertificates.CreateCa("CN=Uploaded CA");
+        using var certificate = TestCertificates.Create("CN=client", ca, clientAuth: true);
+        var context = NewContext(certificate);
+        context.Tls = Handshake(ca, certificate);
+
+        var compiled = Compiled("new[] { 1 }.Select(context => context + 1).Single() == 2 && context.Request.Certificate.VerifyNoRevocation()");
+        Assert.True(compiled.Condition!(context));
+    }
+
+    [Fact]
+    public void Cache_CompilesOnlyWhatIsNew()
+    {
+        var cache = new ExpressionCache();
+        var a = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"A\"");
+        var b = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"B\"");
+
+        var first = cache.Resolve([a]);
+        var second = cache.Resolve([a, b]);
+        var third = cache.Resolve([a, b]);
+
+        Assert.Equal(1, first.CompiledNow);
+        Assert.Equal(1, second.CompiledNow);
+        Assert.Equal(0, third.CompiledNow);
+        Assert.Same(first.Compiled[a], third.Compiled[a]);
+        cache.Retain([b]);
+        Assert.Equal(1, cache.Count);
+    }
+
+    /// <summary>What a listener's handshake records: the chain SslStream builds with the uploaded CA as trust anchor.</summary>
+    private static ConnectionTls Handshake(X509Certificate2 uploadedCa, X509Certificate2 certificate)
+    {
+        var trust = new ClientTrust([X509CertificateLoader.LoadCertificate(uploadedCa.RawData)], []);
+        var tls = new ConnectionTls(ClientCertificateNegotiation.Negotiate, trust, "localhost");
+        using var chain = new X509Chain { ChainPolicy = trust.CreateHandshakePolicy() };
+        var ok = chain.Build(certificate);
+        Assert.True(tls.Validate(new object(), certificate, chain, ok ? SslPolicyErrors.None : SslPolicyErrors.RemoteCertificateChainErrors));
+        return tls;
+    }
+}
