@@ -26,6 +26,9 @@ internal static class FreePort
 /// <summary>An HTTP/1.1 response read off the wire, or the reason there was none.</summary>
 internal sealed record RawResponse(int Status, string Reason, IReadOnlyDictionary<string, string> Headers, string Body, string? Failure)
 {
+    /// <summary>Nothing listens on the port.</summary>
+    public bool ConnectionRefused { get; init; }
+
     /// <summary>Thumbprint of the certificate the gateway presented in the handshake.</summary>
     public string? ServerThumbprint { get; init; }
 
@@ -51,7 +54,14 @@ internal static class TlsClient
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+        try
+        {
+            await tcp.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+        }
+        catch (SocketException ex)
+        {
+            return Refused(ex) with { ConnectionRefused = true };
+        }
         await using var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
         var options = new SslClientAuthenticationOptions
         {
@@ -174,7 +184,9 @@ internal sealed class LogCollector : ILoggerProvider
 
     public ILoggerFactory CreateFactory() => LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(this));
 
-    public IEnumerable<string> Messages(int eventId) => Entries.Where(e => e.EventId.Id == eventId).Select(e => e.Message);
+    /// <summary>Messages of the gateway's own event <paramref name="eventId"/> (ASP.NET reuses small ids in its categories).</summary>
+    public IEnumerable<string> Messages(int eventId) =>
+        Entries.Where(e => e.EventId.Id == eventId && e.Category.StartsWith("ApiGateway", StringComparison.Ordinal)).Select(e => e.Message);
 
     public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
 
