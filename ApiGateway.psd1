@@ -38,6 +38,9 @@
         'Set-GatewayHostname'
         'Get-GatewayHostname'
         'Remove-GatewayHostname'
+        'Start-Gateway'
+        'Stop-Gateway'
+        'Get-GatewayStatus'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

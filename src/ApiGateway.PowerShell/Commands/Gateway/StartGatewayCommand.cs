@@ -1,0 +1,60 @@
+using System.Management.Automation;
+using ApiGateway.Core.Hosting;
+using ApiGateway.PowerShell.Infrastructure;
+
+namespace ApiGateway.PowerShell.Commands.Gateway;
+
+/// <summary>
+/// <c>Start-Gateway</c>: runs the gateway for the context's configuration as a background process, waits until it
+/// serves the configuration, and returns its process id, status URL and listening URLs. The gateway runs out of the
+/// pwsh process (it needs ASP.NET Core, Roslyn and YARP, which must not load into pwsh).
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "Gateway", SupportsShouldProcess = true)]
+[OutputType(typeof(GatewayStartResult))]
+public sealed class StartGatewayCommand : GatewayCmdlet
+{
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("ConfigurationPath")]
+    [GatewayContextTransformation]
+    [ValidateNotNull]
+    public GatewayContext Context { get; set; } = null!;
+
+    /// <summary>The gateway host (ApiGateway.Host.dll). Default: the one in the module's host folder.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? HostPath { get; set; }
+
+    /// <summary>Port of the status endpoint on 127.0.0.1. Default: an ephemeral port.</summary>
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int? StatusPort { get; set; }
+
+    /// <summary>Where the gateway writes its log. Default: gateway.log beside the configuration.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LogPath { get; set; }
+
+    /// <summary>Seconds to wait for the gateway to serve the configuration. Default: 60.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 60;
+
+    protected override void ProcessRecord()
+    {
+        var service = ServiceFor(Context);
+        if (!ShouldProcess(service.ConfigurationPath, "Start gateway"))
+            return;
+        if (TryInvoke(() => Start(service.ConfigurationPath, ResolvePath), out var started))
+            WriteObject(started);
+    }
+
+    /// <summary>The Core operation with this cmdlet's inputs.</summary>
+    internal GatewayStartResult Start(string configurationPath, Func<string, string> resolvePath) =>
+        GatewayProcess.Start(configurationPath, new GatewayStartOptions
+        {
+            HostPath = HostPath is null ? null : resolvePath(HostPath),
+            StatusPort = StatusPort,
+            LogPath = LogPath is null ? null : resolvePath(LogPath),
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
+        });
+}
