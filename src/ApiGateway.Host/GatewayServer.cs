@@ -276,7 +276,8 @@ internal sealed class GatewayServer : IAsyncDisposable
             await _status.DisposeAsync().ConfigureAwait(false);
         Runtime.Services.Dispose();
         await _provider.DisposeAsync().ConfigureAwait(false);
-        Log.Stopped(_logger);
+        if (Runtime.Current is not null)
+            Log.Stopped(_logger);
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);

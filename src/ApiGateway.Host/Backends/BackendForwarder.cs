@@ -88,7 +88,7 @@ internal sealed class BackendForwarder
             return new PipelineError(StatusCodes.Status502BadGateway, "BackendTlsHandshakeFailed",
                 $"The TLS handshake with the {target.Describe()} failed: {detail}", step.ElementName, section, backend: target.Name);
         }
-        if (Find<SocketException>(exception) is { } socket)
+        if (Find<SocketException>(exception) is { SocketErrorCode: not (SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown) } socket)
         {
             Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), socket.Message);
             return new PipelineError(StatusCodes.Status502BadGateway, "BackendConnectionFailure",
@@ -110,13 +110,13 @@ internal sealed class BackendForwarder
             $"The request to the {target.Describe()} failed: {reason}{advice}", step.ElementName, section, backend: target.Name);
     }
 
+    /// <summary>Whether the connection broke after it was made (not a refused connect): how a refused client certificate looks from here.</summary>
     private static bool ClosedEarly(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError })
-                return true;
-            if (e is IOException && e.InnerException is null)
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError }
+                or ObjectDisposedException or IOException)
                 return true;
         }
         return false;

@@ -135,15 +135,18 @@ internal static class TypeAllowList
 internal sealed class ForbiddenUseFinder
 {
     private readonly SemanticModel _model;
-    private readonly List<(int Position, string Message)> _found = [];
-    private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
+    private readonly List<(TextSpan Span, string Message)> _found = [];
 
     private ForbiddenUseFinder(SemanticModel model)
     {
         _model = model;
     }
 
-    /// <summary>Every forbidden use inside <paramref name="span"/> of <paramref name="root"/>, once per distinct message, with its position.</summary>
+    /// <summary>
+    /// Every forbidden use inside <paramref name="span"/> of <paramref name="root"/>, once per distinct message, with
+    /// its position. One use can break more than one rule (<c>typeof(int).Name</c> touches System.Type and
+    /// System.Reflection.MemberInfo): each is reported, so fixing one never reveals another later.
+    /// </summary>
     public static List<(int Position, string Message)> Find(SemanticModel model, SyntaxNode root, TextSpan span)
     {
         var finder = new ForbiddenUseFinder(model);
@@ -152,7 +155,13 @@ internal sealed class ForbiddenUseFinder
             if (span.Contains(node.Span))
                 finder.Check(node);
         }
-        return finder._found;
+        // One finding per message, at its outermost node: System.IO.File.Exists(...) is reported where it starts.
+        return finder._found
+            .GroupBy(f => f.Message, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(f => f.Span.Start).ThenByDescending(f => f.Span.Length).First())
+            .OrderBy(f => f.Span.Start)
+            .Select(f => (f.Span.Start, f.Message))
+            .ToList();
     }
 
     private void Report(SyntaxNode at, string what, string? why = null)
@@ -160,8 +169,7 @@ internal sealed class ForbiddenUseFinder
         var message = why is null
             ? $"the expression uses {what}, which policy expressions may not use"
             : $"the expression uses {what}, which policy expressions may not use: {why}";
-        if (_reported.Add(message))
-            _found.Add((at.SpanStart, message));
+        _found.Add((at.Span, message));
     }
 
     private void Check(SyntaxNode node)

@@ -226,12 +226,20 @@ public sealed class ReloadTests
         gateway.Service.SetHostname(new HostnameDefinition { HostName = "second.test", Port = secondPort, ListenAddress = "127.0.0.1", CertificateId = "gateway-server" });
         await gateway.WaitForRevisionAsync(server.Snapshot.Revision + 1);
         var added = await gateway.SendAsync("/x", port: secondPort, host: "second.test");
-        Assert.Equal(404, added.Status);
+        Assert.True(added.Status == 404, added + Environment.NewLine + gateway.Diagnostics());
         Assert.Contains(server.BoundAddresses, a => a.EndsWith(":" + secondPort, StringComparison.Ordinal));
 
         gateway.Service.RemoveHostname("second.test");
         await gateway.WaitForRevisionAsync(server.Snapshot.Revision + 1);
+        // The new revision serves at once; the removed port's listener then drains and closes.
         var removed = await gateway.SendAsync("/x", port: secondPort, host: "second.test");
+        var limit = DateTime.UtcNow.AddSeconds(10);
+        while (!removed.ConnectionRefused && DateTime.UtcNow < limit)
+        {
+            Assert.True(removed.Refused, "A removed hostname must not answer: " + removed);
+            await Task.Delay(20);
+            removed = await gateway.SendAsync("/x", port: secondPort, host: "second.test");
+        }
         Assert.True(removed.ConnectionRefused, removed.ToString());
         Assert.Equal(404, (await gateway.SendAsync("/x")).Status);
     }
