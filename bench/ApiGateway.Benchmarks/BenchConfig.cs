@@ -15,6 +15,9 @@ namespace ApiGateway.Benchmarks;
 /// </summary>
 internal static class BenchConfig
 {
+    /// <summary>bench/run.sh --quick: fewer iterations, for a smoke run (figures are rough).</summary>
+    public static bool Quick => Environment.GetEnvironmentVariable("APIGATEWAY_BENCH_QUICK") == "1";
+
     public static IConfig Create() =>
         ManualConfig.CreateEmpty()
             .AddLogger(ConsoleLogger.Default)
@@ -31,8 +34,8 @@ internal sealed class FastJobConfig : ManualConfig
     {
         AddJob(Job.Default
             .WithToolchain(InProcessEmitToolchain.Instance)
-            .WithWarmupCount(4)
-            .WithIterationCount(12)
+            .WithWarmupCount(BenchConfig.Quick ? 1 : 4)
+            .WithIterationCount(BenchConfig.Quick ? 3 : 12)
             .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250))
             .WithId("fast"));
     }
@@ -47,8 +50,8 @@ internal sealed class SlowJobConfig : ManualConfig
             .WithToolchain(InProcessEmitToolchain.Instance)
             .WithInvocationCount(1)
             .WithUnrollFactor(1)
-            .WithWarmupCount(2)
-            .WithIterationCount(8)
+            .WithWarmupCount(BenchConfig.Quick ? 1 : 2)
+            .WithIterationCount(BenchConfig.Quick ? 3 : 8)
             .WithId("slow"));
     }
 }

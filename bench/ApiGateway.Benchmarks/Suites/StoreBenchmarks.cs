@@ -18,7 +18,6 @@ namespace ApiGateway.Benchmarks.Suites;
 [Config(typeof(SlowJobConfig))]
 public class StoreBenchmarks
 {
-    private BenchFolder _folder = null!;
     private GatewayService _service = null!;
     private string _newCertificate = null!;
     private int _next;
@@ -29,30 +28,53 @@ public class StoreBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _folder = new BenchFolder("store");
-        _service = new GatewayService(_folder.File("gateway.json"));
-        _service.Open("bench");
-        using var ca = TestCertificates.CreateCa("CN=Bench CA, O=Contoso");
-        // Seeding 10,000 certificates one operation at a time would take most of an hour (each writes the whole
-        // file), so they are stored the way AddCertificate stores them (encrypted blob, metadata entry) in one change.
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var entries = ImmutableSortedDictionary.CreateBuilder<string, CertificateEntry>(Ids.Comparer);
-        for (var i = 0; i < Certificates; i++)
-        {
-            var id = "partner-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture);
-            using var certificate = Issue(ca, key, "CN=" + id + ", O=Contoso");
-            using var loaded = CertificateLoader.Load(CertificateInput.FromCertificate(certificate));
-            _service.CertificateStore.SaveCertificate(loaded);
-            entries[id] = CertificateMetadata.ToEntry(loaded.Leaf, CertificateSource.Uploaded);
-        }
-        _service.Store.Update(c => c with { Certificates = entries.ToImmutable() });
-        using var added = Issue(ca, key, "CN=new-partner, O=Contoso");
-        _newCertificate = _folder.File("new-partner.pem");
-        File.WriteAllText(_newCertificate, added.ExportCertificatePem());
+        (_, _service, _newCertificate) = Seeded.GetOrAdd(Certificates, Seed);
     }
 
-    [GlobalCleanup]
-    public void Cleanup() => _folder.Dispose();
+    // The seeded configurations live for the whole (in-process) run: BenchmarkDotNet calls GlobalSetup once per
+    // benchmark, and Add and Remove leave the configuration as they found it.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, (BenchFolder, GatewayService, string)> Seeded = new();
+
+    static StoreBenchmarks()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var (folder, _, _) in Seeded.Values)
+                folder.Dispose();
+        };
+    }
+
+    private static (BenchFolder, GatewayService, string) Seed(int count)
+    {
+        var folder = new BenchFolder("store");
+        var service = new GatewayService(folder.File("gateway.json"));
+        service.Open("bench");
+        using var ca = TestCertificates.CreateCa("CN=Bench CA, O=Contoso");
+        // Seeding 10,000 certificates one operation at a time would take most of an hour (each writes the whole
+        // file), so they are stored the way AddCertificate stores them (encrypted blob, metadata entry) and the
+        // entries written in one change. Blobs are written in parallel: each is flushed to disk on its own.
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var entries = new CertificateEntry[count];
+        void SeedOne(int i)
+        {
+            using var certificate = Issue(ca, key, "CN=" + Id(i) + ", O=Contoso");
+            using var loaded = CertificateLoader.Load(CertificateInput.FromCertificate(certificate));
+            service.CertificateStore.SaveCertificate(loaded);
+            entries[i] = CertificateMetadata.ToEntry(loaded.Leaf, CertificateSource.Uploaded);
+        }
+        SeedOne(0); // creates the store key
+        Parallel.For(1, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, SeedOne);
+        var map = ImmutableSortedDictionary.CreateBuilder<string, CertificateEntry>(Ids.Comparer);
+        for (var i = 0; i < count; i++)
+            map[Id(i)] = entries[i];
+        service.Store.Update(c => c with { Certificates = map.ToImmutable() });
+        using var added = Issue(ca, key, "CN=new-partner, O=Contoso");
+        var pem = folder.File("new-partner.pem");
+        File.WriteAllText(pem, added.ExportCertificatePem());
+        return (folder, service, pem);
+    }
+
+    private static string Id(int i) => "partner-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture);
 
     [Benchmark]
     public string Add() => _service.AddCertificate("new-partner", CertificateInput.FromPemFile(_newCertificate)).Value.Thumbprint;
@@ -61,7 +83,7 @@ public class StoreBenchmarks
     public void RemoveAdded() => _service.RemoveCertificate("new-partner");
 
     [Benchmark]
-    public string Get() => _service.GetCertificate("partner-" + (_next++ % Certificates).ToString("D5", System.Globalization.CultureInfo.InvariantCulture)).Thumbprint;
+    public string Get() => _service.GetCertificate(Id(_next++ % Certificates)).Thumbprint;
 
     [IterationSetup(Target = nameof(Remove))]
     public void AddToRemove() => _service.AddCertificate("new-partner", CertificateInput.FromPemFile(_newCertificate));
