@@ -35,7 +35,7 @@ public sealed class PolicyContext
     public PolicyApi Api { get; private set; } = PolicyApi.None;
 
     /// <summary>The gateway: service name and the certificates of the configuration by id.</summary>
-    public PolicyDeployment Deployment { get; private set; } = PolicyDeployment.None;
+    public PolicyDeployment Deployment { get; internal set; } = PolicyDeployment.None;
 
     /// <summary>Values set with <c>&lt;set-variable&gt;</c>.</summary>
     public PolicyVariableDictionary Variables { get; }

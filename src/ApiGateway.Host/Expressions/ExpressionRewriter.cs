@@ -78,6 +78,8 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
     {
         var visited = (InvocationExpressionSyntax)base.VisitInvocationExpression(node)!;
         var method = _model.GetSymbolInfo(node).Symbol as IMethodSymbol;
+        if (StatefulPredicate(node, visited, method) is { } stateful)
+            return stateful;
         var helper = VerifyHelper(method);
         if (helper is null)
             return visited;
@@ -106,6 +108,46 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
             }
         }
         return base.VisitConditionalAccessExpression(node);
+    }
+
+    /// <summary>
+    /// <c>context.Deployment.Certificates.Any(c => ... context ...)</c>: a lambda that captures <c>context</c> costs a
+    /// closure and a delegate on every evaluation. Passing the context as state to a static lambda
+    /// (<c>Any(__gateway, static (c, context) => ...)</c>) means the same and allocates nothing.
+    /// </summary>
+    private InvocationExpressionSyntax? StatefulPredicate(InvocationExpressionSyntax node, InvocationExpressionSyntax visited, IMethodSymbol? method)
+    {
+        if (method is not { Name: "Any" or "All", IsStatic: false, Parameters.Length: 1 }
+            || method.ContainingType is not { Name: "CertificateDictionary" } type
+            || type.ContainingNamespace?.ToDisplayString() != "ApiGateway.Host.Context"
+            || node.ArgumentList.Arguments.Count != 1
+            || node.ArgumentList.Arguments[0].Expression is not LambdaExpressionSyntax lambda
+            || visited.ArgumentList.Arguments[0].Expression is not LambdaExpressionSyntax rewritten)
+            return null;
+        var parameter = lambda switch
+        {
+            SimpleLambdaExpressionSyntax simple => simple.Parameter,
+            ParenthesizedLambdaExpressionSyntax { ParameterList.Parameters.Count: 1 } parenthesized => parenthesized.ParameterList.Parameters[0],
+            _ => null,
+        };
+        if (parameter is null || parameter.Identifier.Text == "context" || lambda.AsyncKeyword != default || lambda.Body is null)
+            return null;
+        var captured = _model.AnalyzeDataFlow(lambda) is { Succeeded: true } flow ? flow.Captured : default;
+        if (captured.IsDefault || captured.Length != 1 || captured[0] is not ILocalSymbol { Name: "context" })
+            return null;
+        var body = rewritten switch
+        {
+            SimpleLambdaExpressionSyntax s => s.Body,
+            ParenthesizedLambdaExpressionSyntax p => p.Body,
+            _ => null,
+        };
+        if (body is null)
+            return null;
+        var stateful = ParenthesizedLambdaExpression(
+                ParameterList(SeparatedList([Parameter(Identifier(parameter.Identifier.Text)), Parameter(Identifier("context"))])),
+                body)
+            .WithModifiers(TokenList(Token(SyntaxKind.StaticKeyword)));
+        return visited.WithArgumentList(ArgumentList(SeparatedList([Gateway, Argument(stateful)])));
     }
 
     private static InvocationExpressionSyntax Call(string helper, params ArgumentSyntax[] arguments) =>

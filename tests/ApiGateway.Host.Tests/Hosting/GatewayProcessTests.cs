@@ -49,6 +49,8 @@ public sealed class GatewayProcessTests
             Assert.Null(status.LastReloadError);
             var response = await gateway.SendAsync("/hello");
             Assert.Equal("hello from the child", response.Body);
+            if (OperatingSystem.IsLinux())
+                Assert.NotEqual(SessionOf("self"), SessionOf(started.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))); // --detach: Ctrl+C in the terminal does not reach it
             var stateFile = GatewayStateFile.PathFor(gateway.ConfigurationPath);
             if (!OperatingSystem.IsWindows())
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(stateFile));
@@ -192,6 +194,43 @@ public sealed class GatewayProcessTests
             if (!process.HasExited)
                 process.Kill(entireProcessTree: true);
         }
+    }
+
+    [Fact]
+    public async Task Run_StopsGracefullyOnSigterm_AndRemovesItsStateFile()
+    {
+        if (OperatingSystem.IsWindows())
+            return; // SIGTERM is a Unix signal
+        await using var gateway = TestGateway.Create();
+        gateway.AddApi("hello", "hello", policy: MockPolicy);
+        using var process = StartHost(["run", "--config", gateway.ConfigurationPath]);
+        try
+        {
+            var limit = DateTime.UtcNow.AddSeconds(60);
+            while (GatewayStateFile.TryRead(gateway.ConfigurationPath)?.Pid != process.Id && !process.HasExited && DateTime.UtcNow < limit)
+                await Task.Delay(50);
+            Assert.Equal("hello from the child", (await gateway.SendAsync("/hello")).Body);
+
+            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+                await kill.WaitForExitAsync();
+
+            Assert.True(process.WaitForExit(30_000));
+            Assert.Equal(0, process.ExitCode);
+            Assert.False(File.Exists(GatewayStateFile.PathFor(gateway.ConfigurationPath)));
+            Assert.Contains("Shutting down (SIGTERM)", await process.StandardOutput.ReadToEndAsync(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The session id of a process (field 6 of /proc/&lt;pid&gt;/stat).</summary>
+    private static string SessionOf(string pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[3];
     }
 
     /// <summary>Runs a printed curl command as it is, asking curl only to print the status code instead of the body.</summary>
