@@ -105,6 +105,9 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     public IReadOnlyList<string> BoundAddresses => _listeners.BoundAddresses;
 
+    /// <summary>How long a stop lets running requests finish.</summary>
+    public TimeSpan DrainTimeout => _options.DrainTimeout;
+
     /// <summary>Base URL of the status endpoint, or null without one.</summary>
     public string? StatusUrl => _status?.Url;
 

@@ -105,7 +105,7 @@ namespace ApiGateway.Host
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Signal(server, "SIGINT"));
             using var sigquit = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Signal(server, "SIGQUIT"));
             var reason = await server.ShutdownRequested.ConfigureAwait(false);
-            Log.ShutdownRequested(server.Runtime.Services.Logger, reason, TimeSpan.FromSeconds(30).TotalSeconds);
+            Log.ShutdownRequested(server.Runtime.Services.Logger, reason, server.DrainTimeout.TotalSeconds);
             await server.StopAsync().ConfigureAwait(false);
             return 0;
         }

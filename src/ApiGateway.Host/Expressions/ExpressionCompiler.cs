@@ -166,7 +166,7 @@ internal static class ExpressionCompiler
 
         var good = units.Where(u => u.Problems.Count == 0).ToList();
         foreach (var bad in units.Where(u => u.Problems.Count > 0))
-            result.Problems[bad.Key] = bad.Problems.Select(p => bad.Relative(text, p.Position, p.Message)).ToList();
+            result.Problems[bad.Key] = bad.Problems.Select(p => bad.Relative(p.Position, p.Message)).ToList();
         if (good.Count == 0)
             return result;
 
@@ -378,9 +378,8 @@ internal static class ExpressionCompiler
         }
 
         /// <summary>A problem at <paramref name="position"/> of the generated source, relative to this unit's code.</summary>
-        public ExpressionProblem Relative(SourceText text, int position, string message)
+        public ExpressionProblem Relative(int position, string message)
         {
-            _ = text;
             var inside = Math.Clamp(position - CodeSpan.Start, 0, Key.Code.Length);
             if (position < CodeSpan.Start || position > CodeSpan.End)
                 inside = 0;

@@ -79,6 +79,8 @@ internal sealed class ConnectionTls
             }
             HandshakeStatus = status;
         }
+        if (Mode != ClientCertificateNegotiation.Require)
+            return true; // negotiate: every certificate (or none) is handed to the policies
         var evidence = HandshakeDecision.Evaluate(certificate2, HandshakeStatus);
         if (HandshakeDecision.Accept(Mode, evidence, out var reason))
             return true;

@@ -1,6 +1,10 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using ApiGateway.Core.Policies;
 using ApiGateway.Core.Tests.Support;
 using ApiGateway.Host.Context;
+using ApiGateway.Host.Pipeline;
+using ApiGateway.Host.Tls;
 using static ApiGateway.Host.Tests.Expressions.ExpressionTestContext;
 
 namespace ApiGateway.Host.Tests.Expressions;
@@ -53,5 +57,33 @@ public sealed class PublishedPolicyEvaluationTests
                 condition(accepted);
             Assert.True(GC.GetAllocatedBytesForCurrentThread() - before == 0, $"{code} allocated {GC.GetAllocatedBytesForCurrentThread() - before} bytes in 1000 evaluations.");
         }
+    }
+
+    [Fact]
+    public void ValidateClientCertificate_WithTenIdentities_PassesWithoutAllocating()
+    {
+        using var ca = TestCertificates.CreateCa("CN=Partner CA, O=Contoso");
+        using var certificate = TestCertificates.Create("CN=partner, O=Contoso", ca, clientAuth: true, dnsNames: ["partner.contoso.com"]);
+        var trust = new ClientTrust([X509CertificateLoader.LoadCertificate(ca.RawData)], []);
+        var tls = new ConnectionTls(ClientCertificateNegotiation.Negotiate, trust, "localhost");
+        using (var chain = new X509Chain { ChainPolicy = trust.CreateHandshakePolicy() })
+        {
+            chain.Build(certificate);
+            tls.Validate(new object(), certificate, chain, SslPolicyErrors.None);
+        }
+        var identities = Enumerable.Range(0, 9).Select(i => new IdentityMatcher { Thumbprint = new string((char)('A' + i), 40) })
+            .Append(new IdentityMatcher { Subject = "cn=partner,o=contoso", IssuerSubject = "CN=Partner CA,O=Contoso", DnsName = "partner.contoso.com" })
+            .ToArray();
+        var step = new ValidateClientCertificateStep(new ValidateClientCertificatePolicy(1, 1) { ValidateRevocation = false }, "API 'a'", identities);
+        var context = NewContext(certificate);
+        context.Tls = tls;
+
+        Assert.Equal(Flow.Continue, step.Execute(context));
+        for (var i = 0; i < 100; i++)
+            step.Execute(context);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+            step.Execute(context);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
