@@ -14,7 +14,8 @@ internal sealed class ServedCertificate
         Certificate = loaded.Leaf;
         Chain = loaded.Chain;
         Thumbprint = loaded.Leaf.Thumbprint;
-        PublicCopy = X509CertificateLoader.LoadCertificate(loaded.Leaf.RawData);
+        using (var copy = X509CertificateLoader.LoadCertificate(loaded.Leaf.RawData))
+            PublicCopy = new Context.DeploymentCertificate(copy);
     }
 
     /// <summary>The id in the configuration.</summary>

@@ -26,12 +26,27 @@ public static class ExpressionRuntime
     /// <summary><c>"CN=..." == certificate.SubjectName</c>.</summary>
     public static bool DnEquals(string? a, X500DistinguishedName? b) => DnEquals(a, b?.Name);
 
+    // The certificate whose thumbprint this thread looked up last: in a loop over context.Deployment.Certificates
+    // comparing each with context.Request.Certificate, the request's certificate is asked for again and again.
+    [ThreadStatic]
+    private static X509Certificate2? t_lastCertificate;
+
+    [ThreadStatic]
+    private static string? t_lastThumbprint;
+
     /// <summary><c>certificate.Thumbprint</c>, computed once per certificate object (the property builds a new string each time).</summary>
     public static string Thumbprint(X509Certificate2 certificate)
     {
         if (certificate is null)
             return certificate!.Thumbprint; // the NullReferenceException the original member access throws
-        return Thumbprints.GetValue(certificate, static c => c.Thumbprint);
+        if (certificate is DeploymentCertificate deployment)
+            return deployment.KnownThumbprint;
+        if (ReferenceEquals(certificate, t_lastCertificate))
+            return t_lastThumbprint!;
+        var thumbprint = Thumbprints.GetValue(certificate, static c => c.Thumbprint);
+        t_lastCertificate = certificate;
+        t_lastThumbprint = thumbprint;
+        return thumbprint;
     }
 
     /// <summary><c>a == b</c> for thumbprints: hexadecimal, so without regard to case.</summary>
@@ -81,6 +96,22 @@ public static class ExpressionRuntime
 
     /// <summary>An expression's value as a status code.</summary>
     public static int ToStatusCode<T>(T value) => Convert.ToInt32(value, CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// A certificate of <c>context.Deployment.Certificates</c> (a public copy, no key) that carries its thumbprint, so
+/// <c>c.Value.Thumbprint</c> in a policy is a field read rather than a table lookup per certificate per request.
+/// </summary>
+internal sealed class DeploymentCertificate : X509Certificate2
+{
+    public DeploymentCertificate(X509Certificate2 source)
+        : base(source)
+    {
+        KnownThumbprint = source.Thumbprint;
+    }
+
+    /// <summary>The thumbprint, as <see cref="X509Certificate.GetCertHashString()"/> gives it.</summary>
+    public string KnownThumbprint { get; }
 }
 
 /// <summary>Certificate checks available in policy expressions.</summary>

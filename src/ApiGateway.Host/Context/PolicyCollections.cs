@@ -13,7 +13,11 @@ namespace ApiGateway.Host.Context;
 /// </summary>
 public sealed class PolicyHeaderDictionary : IReadOnlyDictionary<string, string[]>
 {
-    private IHeaderDictionary? _headers;
+    private HttpRequest? _request;
+    private HttpResponse? _response;
+
+    // Looked up when an expression reads headers, not when a request starts: most requests never do.
+    private IHeaderDictionary? HeaderSource => _request is { } request ? request.Headers : _response?.Headers;
 
     internal PolicyHeaderDictionary()
     {
@@ -23,17 +27,17 @@ public sealed class PolicyHeaderDictionary : IReadOnlyDictionary<string, string[
     public string[] this[string key] =>
         TryGetValue(key, out var values) ? values : throw new KeyNotFoundException($"The header '{key}' is not present.");
 
-    public IEnumerable<string> Keys => _headers?.Keys ?? (IEnumerable<string>)[];
+    public IEnumerable<string> Keys => HeaderSource?.Keys ?? (IEnumerable<string>)[];
 
     public IEnumerable<string[]> Values => this.Select(p => p.Value);
 
-    public int Count => _headers?.Count ?? 0;
+    public int Count => HeaderSource?.Count ?? 0;
 
-    public bool ContainsKey(string key) => _headers is not null && _headers.ContainsKey(key);
+    public bool ContainsKey(string key) => HeaderSource is { } headers && headers.ContainsKey(key);
 
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out string[] value)
     {
-        if (_headers is not null && _headers.TryGetValue(key, out var values))
+        if (HeaderSource is { } headers && headers.TryGetValue(key, out var values))
         {
             value = ToArray(values);
             return true;
@@ -45,7 +49,7 @@ public sealed class PolicyHeaderDictionary : IReadOnlyDictionary<string, string[
     /// <summary>The header's values joined with commas, or <paramref name="defaultValue"/> when it is not present (APIM's GetValueOrDefault).</summary>
     public string GetValueOrDefault(string headerName, string defaultValue)
     {
-        if (_headers is not null && _headers.TryGetValue(headerName, out var values) && values.Count > 0)
+        if (HeaderSource is { } headers && headers.TryGetValue(headerName, out var values) && values.Count > 0)
             return values.Count == 1 ? values[0] ?? string.Empty : string.Join(',', values.ToArray());
         return defaultValue;
     }
@@ -53,22 +57,32 @@ public sealed class PolicyHeaderDictionary : IReadOnlyDictionary<string, string[
     /// <summary>The header's values joined with commas, or null when it is not present.</summary>
     public string? GetValueOrDefault(string headerName)
     {
-        if (_headers is not null && _headers.TryGetValue(headerName, out var values) && values.Count > 0)
+        if (HeaderSource is { } headers && headers.TryGetValue(headerName, out var values) && values.Count > 0)
             return values.Count == 1 ? values[0] : string.Join(',', values.ToArray());
         return null;
     }
 
     public IEnumerator<KeyValuePair<string, string[]>> GetEnumerator()
     {
-        if (_headers is null)
+        if (HeaderSource is not { } headers)
             yield break;
-        foreach (var pair in _headers)
+        foreach (var pair in headers)
             yield return new KeyValuePair<string, string[]>(pair.Key, ToArray(pair.Value));
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    internal void Attach(IHeaderDictionary? headers) => _headers = headers;
+    internal void Attach(HttpRequest? request)
+    {
+        _request = request;
+        _response = null;
+    }
+
+    internal void Attach(HttpResponse? response)
+    {
+        _response = response;
+        _request = null;
+    }
 
     private static string[] ToArray(StringValues values)
     {

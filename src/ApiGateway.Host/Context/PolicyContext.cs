@@ -17,6 +17,8 @@ public sealed class PolicyContext
 {
     private Guid _requestId;
     private bool _hasRequestId;
+    private DateTime _timestamp;
+    private bool _hasTimestamp;
 
     internal PolicyContext()
     {
@@ -55,7 +57,22 @@ public sealed class PolicyContext
     }
 
     /// <summary>When the gateway received the request (UTC).</summary>
-    public DateTime Timestamp { get; private set; }
+    /// <remarks>
+    /// Worked out on first use from the monotonic clock reading taken when the request arrived, so the requests that
+    /// never ask pay one clock reading instead of two.
+    /// </remarks>
+    public DateTime Timestamp
+    {
+        get
+        {
+            if (!_hasTimestamp)
+            {
+                _timestamp = DateTime.UtcNow - Stopwatch.GetElapsedTime(StartTimestamp);
+                _hasTimestamp = true;
+            }
+            return _timestamp;
+        }
+    }
 
     /// <summary>Time since the gateway received the request.</summary>
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(StartTimestamp);
@@ -125,7 +142,6 @@ public sealed class PolicyContext
         Tls = tls;
         ClientCertificate = tls?.Certificate ?? http.Connection.ClientCertificate;
         StartTimestamp = Stopwatch.GetTimestamp();
-        Timestamp = DateTime.UtcNow;
         Api = route.ModelApi;
         Deployment = snapshot.Deployment;
         Request.Attach(http.Request);
@@ -153,6 +169,7 @@ public sealed class PolicyContext
         CurrentStep = null;
         LastError = null;
         _hasRequestId = false;
+        _hasTimestamp = false;
         Api = PolicyApi.None;
         Deployment = PolicyDeployment.None;
     }
@@ -201,7 +218,7 @@ public sealed class PolicyRequest
     {
         _request = request;
         _ipAddress = null;
-        Headers.Attach(request?.Headers);
+        Headers.Attach(request);
         Url.Attach(request);
     }
 
@@ -243,7 +260,7 @@ public sealed class PolicyResponse
     internal void Attach(HttpResponse? response)
     {
         _response = response;
-        Headers.Attach(response?.Headers);
+        Headers.Attach(response);
     }
 }
 

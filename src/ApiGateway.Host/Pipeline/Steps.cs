@@ -462,15 +462,40 @@ internal sealed class ValidateClientCertificateStep : Step
         }
         if (_identities.Length > 0)
         {
-            var facts = context.Tls is { } tls && ReferenceEquals(tls.Certificate, certificate) ? tls.Facts : new CertificateFacts(certificate, null);
-            foreach (var identity in _identities)
+            bool matched;
+            if (context.Tls is { } tls && ReferenceEquals(tls.Certificate, certificate))
             {
-                if (identity.Matches(facts))
-                    return null;
+                // The identities and the connection's certificate never change: the answer is worked out once per
+                // connection (per step), not compared again on every request of a kept-alive connection.
+                if (tls.IdentityMatchOf(this) is { } known)
+                {
+                    matched = known;
+                }
+                else
+                {
+                    matched = MatchesAny(tls.Facts);
+                    tls.RememberIdentityMatch(this, matched);
+                }
             }
+            else
+            {
+                matched = MatchesAny(new CertificateFacts(certificate, null));
+            }
+            if (matched)
+                return null;
             return _identities.Length == 1 ? "it does not match the identity of the policy" : $"it matches none of the {_identities.Length.ToString(CultureInfo.InvariantCulture)} identities of the policy";
         }
         return null;
+    }
+
+    private bool MatchesAny(CertificateFacts facts)
+    {
+        foreach (var identity in _identities)
+        {
+            if (identity.Matches(facts))
+                return true;
+        }
+        return false;
     }
 }
 

@@ -100,6 +100,8 @@ internal sealed class SnapshotBuilder
             };
         }
 
+        if (configuration.Service.Hostnames.Length == 0)
+            _warnings.Add($"'{_configurationPath}' has no hostname, so the gateway listens nowhere. Add one with Set-GatewayHostname -HostName <name> -Port <port> -CertificateId <server certificate>.");
         var invokers = new SnapshotInvokers(_services.Invokers);
         var routes = new List<ApiRoute>();
         var globalNodes = new HashSet<PolicyNode>(global.Descendants(), ReferenceEqualityComparer.Instance);

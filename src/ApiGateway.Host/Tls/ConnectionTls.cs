@@ -15,6 +15,7 @@ internal sealed class ConnectionTls
     private X509Certificate2[]? _extra;
     private CertificateVerification? _verification;
     private CertificateFacts? _facts;
+    private IdentityMatch? _identityMatch;
 
     public ConnectionTls(ClientCertificateNegotiation mode, ClientTrust trust, string hostName, ILogger? logger = null)
     {
@@ -96,6 +97,16 @@ internal sealed class ConnectionTls
 
     /// <summary>Identity facts of the certificate, computed once per connection.</summary>
     public CertificateFacts Facts => _facts ??= new CertificateFacts(Certificate!, IssuerThumbprint);
+
+    /// <summary>Whether the certificate matched the identities of <paramref name="step"/>, when this connection already knows.</summary>
+    public bool? IdentityMatchOf(object step) =>
+        Volatile.Read(ref _identityMatch) is { } known && ReferenceEquals(known.Step, step) ? known.Matched : null;
+
+    /// <summary>Remembers the identity answer of the step the requests of this connection go through (the last one asked).</summary>
+    public void RememberIdentityMatch(object step, bool matched) => Volatile.Write(ref _identityMatch, new IdentityMatch(step, matched));
+
+    /// <summary>One answer, replaced whole (requests of an HTTP/2 connection run concurrently).</summary>
+    private sealed record IdentityMatch(object Step, bool Matched);
 }
 
 /// <summary>What identities of validate-client-certificate compare, computed once per certificate.</summary>
