@@ -14,14 +14,22 @@
 .EXAMPLE
     ./build.ps1 -Task Build; Import-Module ./out/ApiGateway/0.1.0/ApiGateway.psd1
     Builds only, then imports the built module.
+.EXAMPLE
+    ./build.ps1 -Task Bench -Quick
+    Runs the benchmarks (bench/run.sh: BenchmarkDotNet suites, rotation under load, the peer comparison with nginx
+    and HAProxy) and writes bench/results/<timestamp>/RESULTS.md; without -Quick the result is also copied to
+    bench/RESULTS.md. Needs bash, nginx, HAProxy and a C compiler (Linux or WSL); see bench/README.md.
 #>
 [CmdletBinding()]
 param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [ValidateSet('Build', 'Test', 'All')]
-    [string] $Task = 'All'
+    [ValidateSet('Build', 'Test', 'All', 'Bench')]
+    [string] $Task = 'All',
+
+    # Bench only: the smoke-sized run (bench/run.sh --quick).
+    [switch] $Quick
 )
 
 $ErrorActionPreference = 'Stop'
@@ -70,4 +78,13 @@ Invoke-Pester -Configuration $configuration
     finally {
         Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH -ErrorAction SilentlyContinue
     }
+}
+
+if ($Task -eq 'Bench') {
+    # One implementation of the benchmark run, shared with machines without pwsh: bench/run.sh.
+    if (-not (Get-Command bash -ErrorAction SilentlyContinue)) {
+        throw 'The benchmarks need bash (bench/run.sh drives nginx, HAProxy and a C load generator): run them on Linux or WSL.'
+    }
+    $benchArguments = @(if ($Quick) { '--quick' })
+    Invoke-Step 'bench/run.sh' { bash (Join-Path $PSScriptRoot 'bench/run.sh') @benchArguments }
 }

@@ -13,6 +13,7 @@
 #   APIGATEWAY_BENCH_POLICY     allow-list as "choose" (APIM's thumbprint policy, default) or "validate"
 #                               (validate-client-certificate identities)
 #   APIGATEWAY_BENCH_HOST_ARGS  extra arguments for "ApiGateway.Host run"
+#   APIGATEWAY_BENCH_NO_BUILD   1: never build here (bench/run.sh has just built; the harness gives a gateway 30 s)
 set -euo pipefail
 if [ $# -ne 3 ]; then
   echo "usage: $0 CERTS_DIR PORT BACKEND_URL" >&2
@@ -32,7 +33,7 @@ stale() {
   [ -f "$TOOL" ] && [ -f "$HOST_DLL" ] || return 0
   [ -n "$(find "$ROOT/src" "$ROOT/bench/ApiGateway.Benchmarks" \( -name '*.cs' -o -name '*.csproj' \) -newer "$TOOL" -print -quit)" ]
 }
-if stale; then
+if [ "${APIGATEWAY_BENCH_NO_BUILD:-0}" != 1 ] && stale; then
   dotnet build "$ROOT/bench/ApiGateway.Benchmarks" -c Release --artifacts-path "$ART" -nologo -v q >&2
 fi
 

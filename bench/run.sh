@@ -100,6 +100,7 @@ if [ "$PEERS" = 1 ]; then
     PEER_OPTS=(--project-cmd "$ROOT/bench/peer-gateway.sh {certs} {port} {backend}" --project-name apigateway
                --systems "floor nginx haproxy refgw" --out "$OUT/peers")
     [ "$QUICK" = 1 ] && PEER_OPTS+=(--quick)
+    export APIGATEWAY_BENCH_NO_BUILD=1
     log "peer comparison (../shared/bench-peers/run.sh ${PEER_OPTS[*]} ${PEERS_ARGS:-})"
     # shellcheck disable=SC2086
     if ! "$WORK/peers/run.sh" "${PEER_OPTS[@]}" ${PEERS_ARGS:-} > "$OUT/peers.log" 2>&1; then
