@@ -108,6 +108,24 @@ public abstract class GatewayCmdlet : PSCmdlet
         return ShouldProcess(target, action);
     }
 
+    /// <summary>
+    /// The loop every Remove-* cmdlet shares: for each item (an id, and the configuration of a piped object), confirm
+    /// (<see cref="ShouldProcessRemoval"/>), remove through Core, and with -PassThru write what was removed.
+    /// </summary>
+    internal void RemoveEach<T>(IEnumerable<(string Id, string? Path)> items, GatewayContext? context, string what, string action, bool force, bool passThru, Func<GatewayService, string, T> remove)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(remove);
+        foreach (var (id, path) in items)
+        {
+            var service = ServiceFor(context, path);
+            if (!ShouldProcessRemoval(Target(what, id, service), action, force))
+                continue;
+            if (TryInvoke(() => remove(service, id), out var removed) && passThru)
+                WriteObject(removed);
+        }
+    }
+
     private bool WhatIfRequested() =>
         MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
             ? LanguagePrimitives.IsTrue(whatIf)

@@ -35,20 +35,11 @@ public sealed class RemoveGatewayApiCommand : GatewayCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(a => (Id: a.ApiId, Path: a.ConfigurationPath))
-            : [(ApiId, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcessRemoval(Target("API", id, service), "Remove API and its policy", Force))
-                continue;
-            if (TryInvoke(() => Remove(service, id), out var removed) && PassThru)
-                WriteObject(removed);
-        }
-    }
+    protected override void ProcessRecord() => RemoveEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(a => (a.ApiId, a.ConfigurationPath))
+            : [(ApiId, (string?)null)],
+        Context, "API", "Remove API and its policy", Force, PassThru, Remove);
 
     /// <summary>The Core operation.</summary>
     internal static GatewayApi Remove(GatewayService service, string apiId) => service.RemoveApi(apiId);

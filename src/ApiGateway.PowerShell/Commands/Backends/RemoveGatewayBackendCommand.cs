@@ -35,20 +35,11 @@ public sealed class RemoveGatewayBackendCommand : GatewayCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(b => (Id: b.BackendId, Path: b.ConfigurationPath))
-            : [(BackendId, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcessRemoval(Target("backend", id, service), "Remove backend", Force))
-                continue;
-            if (TryInvoke(() => Remove(service, id), out var removed) && PassThru)
-                WriteObject(removed);
-        }
-    }
+    protected override void ProcessRecord() => RemoveEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(b => (b.BackendId, b.ConfigurationPath))
+            : [(BackendId, (string?)null)],
+        Context, "backend", "Remove backend", Force, PassThru, Remove);
 
     /// <summary>The Core operation.</summary>
     internal static GatewayBackend Remove(GatewayService service, string backendId) => service.RemoveBackend(backendId);

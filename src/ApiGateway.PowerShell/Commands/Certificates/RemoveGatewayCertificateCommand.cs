@@ -38,20 +38,11 @@ public sealed class RemoveGatewayCertificateCommand : GatewayCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(c => (Id: c.CertificateId, Path: c.ConfigurationPath))
-            : [(CertificateId, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcessRemoval(Target("certificate", id, service), "Remove certificate", Force))
-                continue;
-            if (TryInvoke(() => Remove(service, id), out var removed) && PassThru)
-                WriteObject(removed);
-        }
-    }
+    protected override void ProcessRecord() => RemoveEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(c => (c.CertificateId, c.ConfigurationPath))
+            : [(CertificateId, (string?)null)],
+        Context, "certificate", "Remove certificate", Force, PassThru, Remove);
 
     /// <summary>The Core operation.</summary>
     internal static GatewayCertificate Remove(GatewayService service, string certificateId) => service.RemoveCertificate(certificateId);

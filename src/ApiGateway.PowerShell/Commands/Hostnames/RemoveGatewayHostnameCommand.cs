@@ -35,20 +35,11 @@ public sealed class RemoveGatewayHostnameCommand : GatewayCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(h => (Id: h.HostName, Path: h.ConfigurationPath))
-            : [(HostName, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcessRemoval(Target("hostname", id, service), "Remove hostname", Force))
-                continue;
-            if (TryInvoke(() => Remove(service, id), out var removed) && PassThru)
-                WriteObject(removed);
-        }
-    }
+    protected override void ProcessRecord() => RemoveEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(h => (h.HostName, h.ConfigurationPath))
+            : [(HostName, (string?)null)],
+        Context, "hostname", "Remove hostname", Force, PassThru, Remove);
 
     /// <summary>The Core operation.</summary>
     internal static GatewayHostname Remove(GatewayService service, string hostName) => service.RemoveHostname(hostName);
