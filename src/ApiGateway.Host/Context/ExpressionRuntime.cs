@@ -49,6 +49,18 @@ public static class ExpressionRuntime
         return thumbprint;
     }
 
+    /// <summary>
+    /// <c>certificates.Any(c => c.Value.Thumbprint == x)</c>, rewritten: whether one of <paramref name="certificates"/>
+    /// has the thumbprint <paramref name="thumbprint"/> gives (compared without regard to case), evaluated only when
+    /// there is a certificate.
+    /// </summary>
+    public static bool ThumbprintIn<TState>(CertificateDictionary certificates, TState state, Func<TState, string?> thumbprint)
+    {
+        ArgumentNullException.ThrowIfNull(certificates);
+        ArgumentNullException.ThrowIfNull(thumbprint);
+        return certificates.Count > 0 && certificates.ContainsThumbprint(thumbprint(state));
+    }
+
     /// <summary><c>a == b</c> for thumbprints: hexadecimal, so without regard to case.</summary>
     public static bool ThumbprintEquals(string? a, string? b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 

@@ -158,12 +158,17 @@ public sealed class CertificateDictionary : IReadOnlyDictionary<string, X509Cert
 
     private readonly KeyValuePair<string, X509Certificate2>[] _items;
     private readonly Dictionary<string, X509Certificate2> _byId;
+    private readonly HashSet<string> _thumbprints;
 
     internal CertificateDictionary(IEnumerable<KeyValuePair<string, X509Certificate2>> items)
     {
         _items = items.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase).ToArray();
         _byId = new Dictionary<string, X509Certificate2>(_items, StringComparer.OrdinalIgnoreCase);
+        _thumbprints = new HashSet<string>(_items.Select(p => ExpressionRuntime.Thumbprint(p.Value)), StringComparer.OrdinalIgnoreCase);
     }
+
+    /// <summary>Whether a certificate has the thumbprint <paramref name="thumbprint"/> (hexadecimal, any case; null: no).</summary>
+    public bool ContainsThumbprint(string? thumbprint) => thumbprint is not null && _thumbprints.Contains(thumbprint);
 
     public X509Certificate2 this[string key] =>
         _byId.TryGetValue(key, out var certificate) ? certificate : throw new KeyNotFoundException($"There is no certificate '{key}'.");

@@ -13,6 +13,8 @@ namespace ApiGateway.Host.Expressions;
 /// <item><c>cert.SubjectName != "CN=x"</c> (which does not compile in C#) and <c>cert.Subject == "CN=x, O=y"</c>,
 /// <c>Issuer</c>, <c>SubjectName.Name</c>, <c>IssuerName.Name</c> compared with a string → a distinguished-name comparison;</item>
 /// <item><c>a.Thumbprint == b</c> → a comparison without regard to case; every <c>x.Thumbprint</c> → a cached value;</item>
+/// <item><c>context.Deployment.Certificates.Any(c => c.Value.Thumbprint == x)</c> (APIM's "one of the uploaded
+/// certificates" check) → a lookup in the revision's thumbprint set instead of a walk over every certificate;</item>
 /// <item><c>cert.Verify()</c>, <c>cert.VerifyNoRevocation()</c> (and their <c>?.</c> forms) → the gateway's checks, which
 /// use the chain built during the handshake instead of the system store and never block a request on the network
 /// more than once per connection.</item>
@@ -76,6 +78,8 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
 
     public override SyntaxNode? VisitInvocationExpression(InvocationExpressionSyntax node)
     {
+        if (ThumbprintLookup(node) is { } lookup)
+            return lookup;
         var visited = (InvocationExpressionSyntax)base.VisitInvocationExpression(node)!;
         var method = _model.GetSymbolInfo(node).Symbol as IMethodSymbol;
         if (StatefulPredicate(node, visited, method) is { } stateful)
@@ -148,6 +152,81 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
                 body)
             .WithModifiers(TokenList(Token(SyntaxKind.StaticKeyword)));
         return visited.WithArgumentList(ArgumentList(SeparatedList([Gateway, Argument(stateful)])));
+    }
+
+    /// <summary>
+    /// <c>certificates.Any(c => c.Value.Thumbprint == x)</c> (either side of <c>==</c>), where <c>x</c> does not use
+    /// <c>c</c> and only reads members of <c>context</c> (no calls, so evaluating it once instead of once per certificate
+    /// changes nothing) → <c>ThumbprintIn(certificates, context, static context => x)</c>: a set lookup. <c>x</c> is
+    /// still evaluated only when there is a certificate, as in the walk, so a null certificate throws exactly when the
+    /// original would.
+    /// </summary>
+    private InvocationExpressionSyntax? ThumbprintLookup(InvocationExpressionSyntax node)
+    {
+        if (node.Expression is not MemberAccessExpressionSyntax { Name.Identifier.Text: "Any" } access
+            || node.ArgumentList.Arguments.Count != 1
+            || node.ArgumentList.Arguments[0].Expression is not SimpleLambdaExpressionSyntax { AsyncKeyword.RawKind: 0, Body: ExpressionSyntax body } lambda
+            || _model.GetSymbolInfo(node).Symbol is not IMethodSymbol { Name: "Any", IsStatic: false, Parameters.Length: 1 } method
+            || method.ContainingType is not { Name: "CertificateDictionary" } type
+            || type.ContainingNamespace?.ToDisplayString() != "ApiGateway.Host.Context"
+            || _model.GetDeclaredSymbol(lambda.Parameter) is not { } parameter)
+            return null;
+        while (body is ParenthesizedExpressionSyntax parenthesized)
+            body = parenthesized.Expression;
+        if (body is not BinaryExpressionSyntax binary || !binary.IsKind(SyntaxKind.EqualsExpression))
+            return null;
+        ExpressionSyntax other;
+        if (IsParameterThumbprint(binary.Left, parameter))
+            other = binary.Right;
+        else if (IsParameterThumbprint(binary.Right, parameter))
+            other = binary.Left;
+        else
+            return null;
+        if (!IsString(_model.GetTypeInfo(other).Type) || !IsPureRead(other, parameter))
+            return null;
+        var receiver = (ExpressionSyntax)Visit(access.Expression)!;
+        var value = (ExpressionSyntax)Visit(other)!;
+        var lookup = ParenthesizedLambdaExpression(
+                ParameterList(SingletonSeparatedList(Parameter(Identifier("context")))),
+                value.WithoutTrivia())
+            .WithModifiers(TokenList(Token(SyntaxKind.StaticKeyword)));
+        return Call("ThumbprintIn", Argument(receiver.WithoutTrivia()), Argument(IdentifierName("context")), Argument(lookup)).WithTriviaFrom(node);
+    }
+
+    /// <summary><c>c.Value.Thumbprint</c> for the lambda parameter <paramref name="parameter"/>.</summary>
+    private bool IsParameterThumbprint(ExpressionSyntax expression, ISymbol parameter)
+    {
+        while (expression is ParenthesizedExpressionSyntax parenthesized)
+            expression = parenthesized.Expression;
+        return expression is MemberAccessExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.Text: "Value", Expression: IdentifierNameSyntax identifier } } thumbprint
+            && IsThumbprintProperty(_model.GetSymbolInfo(thumbprint).Symbol)
+            && SymbolEqualityComparer.Default.Equals(_model.GetSymbolInfo(identifier).Symbol, parameter);
+    }
+
+    /// <summary>Member reads, <c>?.</c> and literals over the local <c>context</c> only: no calls, no other variable, not <paramref name="parameter"/>.</summary>
+    private bool IsPureRead(ExpressionSyntax expression, ISymbol parameter)
+    {
+        foreach (var part in expression.DescendantNodesAndSelf())
+        {
+            switch (part)
+            {
+                case IdentifierNameSyntax identifier:
+                    var symbol = _model.GetSymbolInfo(identifier).Symbol;
+                    if (SymbolEqualityComparer.Default.Equals(symbol, parameter))
+                        return false;
+                    if (symbol is ILocalSymbol or IParameterSymbol && identifier.Identifier.Text != "context")
+                        return false;
+                    if (symbol is IPropertySymbol { IsIndexer: true } or IMethodSymbol)
+                        return false;
+                    break;
+                case MemberAccessExpressionSyntax or MemberBindingExpressionSyntax or ConditionalAccessExpressionSyntax
+                    or ParenthesizedExpressionSyntax or LiteralExpressionSyntax:
+                    break;
+                default:
+                    return false;
+            }
+        }
+        return true;
     }
 
     private static InvocationExpressionSyntax Call(string helper, params ArgumentSyntax[] arguments) =>

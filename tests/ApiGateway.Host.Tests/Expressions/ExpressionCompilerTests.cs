@@ -164,6 +164,42 @@ public sealed class ExpressionCompilerTests
         Assert.Same(ExpressionRuntime.Thumbprint(certificate), ExpressionRuntime.Thumbprint(certificate));
     }
 
+    [Theory]
+    [InlineData("context.Deployment.Certificates.Any(c => c.Value.Thumbprint == context.Request.Certificate.Thumbprint)")]
+    [InlineData("context.Deployment.Certificates.Any(c => (context.Request.Certificate.Thumbprint == c.Value.Thumbprint))")]
+    [InlineData("context.Deployment.Certificates.Any(c => c.Value.Thumbprint == context.Request.Certificate?.Thumbprint)")]
+    public void UploadedCertificateCheck_BecomesALookup_WithTheSameAnswers(string code)
+    {
+        using var uploaded = TestCertificates.Create("CN=uploaded", clientAuth: true);
+        using var stranger = TestCertificates.Create("CN=stranger", clientAuth: true);
+        var compiled = Compiled(code);
+        Assert.Contains("ThumbprintIn", CalledMethods(compiled.Condition!));
+        var certificates = new CertificateDictionary([new("other", TestCertificates.Create("CN=other", clientAuth: true)), new("uploaded", X509CertificateLoader.LoadCertificate(uploaded.RawData))]);
+
+        var accepted = NewContext(uploaded);
+        accepted.Deployment = new PolicyDeployment("test", certificates);
+        var refused = NewContext(stranger);
+        refused.Deployment = new PolicyDeployment("test", certificates);
+        Assert.True(compiled.Condition!(accepted));
+        Assert.False(compiled.Condition!(refused));
+
+        // Without certificates the walk never reads the client certificate: neither does the lookup (no exception for null).
+        var empty = NewContext(null);
+        empty.Deployment = new PolicyDeployment("test", new CertificateDictionary([]));
+        Assert.False(compiled.Condition!(empty));
+    }
+
+    [Fact]
+    public void UploadedCertificateCheck_WithACall_StaysAWalk()
+    {
+        using var uploaded = TestCertificates.Create("CN=uploaded", clientAuth: true);
+        var compiled = Compiled("context.Deployment.Certificates.Any(c => c.Value.Thumbprint == context.Request.Certificate.Thumbprint.ToUpperInvariant())");
+        Assert.DoesNotContain("ThumbprintIn", CalledMethods(compiled.Condition!));
+        var context = NewContext(uploaded);
+        context.Deployment = new PolicyDeployment("test", new CertificateDictionary([new("uploaded", X509CertificateLoader.LoadCertificate(uploaded.RawData))]));
+        Assert.True(compiled.Condition!(context));
+    }
+
     [Fact]
     public void Verify_IsTheGatewaysCheck_AgainstUploadedCas_NotTheSystemStore()
     {
@@ -233,5 +269,27 @@ public sealed class ExpressionCompilerTests
         var ok = chain.Build(certificate);
         Assert.True(tls.Validate(new object(), certificate, chain, ok ? SslPolicyErrors.None : SslPolicyErrors.RemoteCertificateChainErrors));
         return tls;
+    }
+
+    /// <summary>The names of the methods a compiled expression calls (from its IL: <c>call</c>/<c>callvirt</c> tokens).</summary>
+    private static HashSet<string> CalledMethods(Delegate function)
+    {
+        var method = function.Method;
+        var il = method.GetMethodBody()!.GetILAsByteArray()!;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i + 4 < il.Length; i++)
+        {
+            if (il[i] is not (0x28 or 0x6F))
+                continue;
+            try
+            {
+                names.Add(method.Module.ResolveMethod(BitConverter.ToInt32(il, i + 1))!.Name);
+            }
+            catch (ArgumentException)
+            {
+                // Not a method token: a byte of another instruction's operand.
+            }
+        }
+        return names;
     }
 }
