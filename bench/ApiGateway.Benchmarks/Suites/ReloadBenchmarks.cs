@@ -20,7 +20,11 @@ namespace ApiGateway.Benchmarks.Suites;
 /// warm: its start-up is paid once per process by the warm-up iterations, as by the first load of a gateway);</item>
 /// <item><c>Reload</c>: the host's cache from the previous load, as for a change that leaves the expressions alone
 /// (a certificate rotation, a new backend);</item>
-/// <item><c>ReloadOneApiChanged</c>: one API's policy has a new expression: one compilation of one expression.</item>
+/// <item><c>ReloadOneApiChanged</c>: one API's policy has a new expression: one compilation of one expression;</item>
+/// <item><c>CompileAllDistinct</c>: as <c>CompileAll</c>, but every API's condition also differs in its code, not only in
+/// its strings (a number of days of its own), so no two APIs share a compiled method: the worst case. In
+/// <c>CompileAll</c> the APIs' expressions differ only in their string literals (a thumbprint, an API name), which the
+/// compiler turns into slots of one shared method per shape.</item>
 /// </list>
 /// Target: ≤ 500 ms for a reload at 1,000 APIs.
 /// </summary>
@@ -31,6 +35,7 @@ public class ReloadBenchmarks
     private GatewayServices _services = null!;
     private ExpressionCache _warm = null!;
     private string _path = null!;
+    private string _distinctPath = null!;
     private GatewayService _service = null!;
     private int _change;
 
@@ -42,23 +47,10 @@ public class ReloadBenchmarks
     {
         _folder = new BenchFolder("reload");
         _path = _folder.File("gateway.json");
-        _service = new GatewayService(_path);
-        _service.Open("bench");
-        using var ca = TestCertificates.CreateCa("CN=Bench CA, O=Contoso");
-        using var server = TestCertificates.Create("CN=localhost", ca, serverAuth: true, dnsNames: ["localhost"]);
-        _service.AddCertificate("server", CertificateInput.FromPfxBytes(TestCertificates.Pfx(server)));
-        _service.AddCaCertificate("ca", CertificateInput.FromCertificate(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(ca.RawData)));
-        _service.SetHostname(new HostnameDefinition { HostName = "localhost", Port = 18443, ListenAddress = "127.0.0.1", CertificateId = "server", NegotiateClientCertificate = true });
-        _service.NewBackend(new BackendDefinition { BackendId = "orders", Url = "https://127.0.0.1:9/", SkipCertificateChainValidation = true });
-        // All APIs in one locked change (a Core operation like the rest); NewApi + SetPolicy per API would only make
-        // the setup slower, not the measured load.
-        var apis = ImmutableSortedDictionary.CreateBuilder<string, ApiEntry>(Ids.Comparer);
-        for (var i = 0; i < Apis; i++)
-        {
-            var id = "api-" + i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
-            apis[id] = new ApiEntry { DisplayName = id, Path = id, BackendId = "orders", Policy = PolicyFor(id, Convert.ToHexString(RandomNumberGenerator.GetBytes(20))) };
-        }
-        _service.Store.Update(c => c with { Apis = apis.ToImmutable() });
+        _service = CreateConfiguration(_path, distinct: false);
+        _distinctPath = _folder.File("distinct/gateway.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(_distinctPath)!);
+        CreateConfiguration(_distinctPath, distinct: true);
         _services = PolicyEvaluationBenchmarks.CreateServices();
         _warm = new ExpressionCache();
         Build(_warm);
@@ -75,6 +67,9 @@ public class ReloadBenchmarks
     public int CompileAll() => Build(new ExpressionCache());
 
     [Benchmark]
+    public int CompileAllDistinct() => Build(new ExpressionCache(), _distinctPath);
+
+    [Benchmark]
     public int Reload() => Build(_warm);
 
     [IterationSetup(Target = nameof(ReloadOneApiChanged))]
@@ -87,9 +82,31 @@ public class ReloadBenchmarks
     [Benchmark]
     public int ReloadOneApiChanged() => Build(_warm);
 
-    private int Build(ExpressionCache cache)
+    private GatewayService CreateConfiguration(string path, bool distinct)
     {
-        var result = SnapshotBuilder.Build(_path, _services, cache);
+        var service = new GatewayService(path);
+        service.Open("bench");
+        using var ca = TestCertificates.CreateCa("CN=Bench CA, O=Contoso");
+        using var server = TestCertificates.Create("CN=localhost", ca, serverAuth: true, dnsNames: ["localhost"]);
+        service.AddCertificate("server", CertificateInput.FromPfxBytes(TestCertificates.Pfx(server)));
+        service.AddCaCertificate("ca", CertificateInput.FromCertificate(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(ca.RawData)));
+        service.SetHostname(new HostnameDefinition { HostName = "localhost", Port = 18443, ListenAddress = "127.0.0.1", CertificateId = "server", NegotiateClientCertificate = true });
+        service.NewBackend(new BackendDefinition { BackendId = "orders", Url = "https://127.0.0.1:9/", SkipCertificateChainValidation = true });
+        // All APIs in one locked change (a Core operation like the rest); NewApi + SetPolicy per API would only make
+        // the setup slower, not the measured load.
+        var apis = ImmutableSortedDictionary.CreateBuilder<string, ApiEntry>(Ids.Comparer);
+        for (var i = 0; i < Apis; i++)
+        {
+            var id = "api-" + i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+            apis[id] = new ApiEntry { DisplayName = id, Path = id, BackendId = "orders", Policy = PolicyFor(id, Convert.ToHexString(RandomNumberGenerator.GetBytes(20)), distinct ? i + 1 : 0) };
+        }
+        service.Store.Update(c => c with { Apis = apis.ToImmutable() });
+        return service;
+    }
+
+    private int Build(ExpressionCache cache, string? path = null)
+    {
+        var result = SnapshotBuilder.Build(path ?? _path, _services, cache);
         var snapshot = result.Snapshot ?? throw new InvalidOperationException(string.Join(Environment.NewLine, result.Errors));
         // As the host does on activation: the cache keeps what the serving revision uses.
         cache.Retain(snapshot.ExpressionKeys);
@@ -97,12 +114,12 @@ public class ReloadBenchmarks
         return snapshot.Routes.Routes.Count;
     }
 
-    private static string PolicyFor(string id, string thumbprint) => $"""
+    private static string PolicyFor(string id, string thumbprint, int days = 0) => $"""
         <policies>
           <inbound>
             <base />
             <choose>
-              <when condition="@(context.Request.Certificate == null || context.Request.Certificate.Thumbprint != "{thumbprint}")">
+              <when condition="@(context.Request.Certificate == null || context.Request.Certificate.Thumbprint != "{thumbprint}"{(days > 0 ? $" || context.Request.Certificate.NotAfter < DateTime.Now.AddDays({days})" : "")})">
                 <return-response>
                   <set-status code="403" reason="Invalid client certificate" />
                 </return-response>

@@ -67,6 +67,9 @@ internal static class ExpressionCompiler
     /// <summary>The parameter of every generated method; <c>context</c> is a local copy, so a lambda may shadow it safely.</summary>
     internal const string GatewayParameter = "__gateway";
 
+    /// <summary>The first parameter of every generated method: the values of its literal slots (see <see cref="LiteralSlots"/>).</summary>
+    internal const string SlotsParameter = "__slots";
+
     private const string ClassName = "ApiGateway.PolicyExpressions.Compiled";
     private const string Header = """
         #nullable disable
@@ -104,26 +107,73 @@ internal static class ExpressionCompiler
     private static int s_compiledCount;
 
     /// <summary>Loads the metadata references (once per process); call early to take the cost off the first reload.</summary>
-    public static void Warm() => _ = References.Value;
+    public static void Warm() => _ = Template.Value.SourceModule.ReferencedAssemblySymbols;
 
-    /// <summary>Compiles <paramref name="keys"/> together.</summary>
+    /// <summary>
+    /// The empty compilation every compilation of expressions starts from: Roslyn reads the metadata of the referenced
+    /// assemblies once for it and shares that with every compilation made from it by adding a syntax tree (a compilation
+    /// created afresh would read it all again, ~100 ms each). So every expression assembly has the same name; each is
+    /// loaded into a load context of its own, which is what tells them apart.
+    /// </summary>
+    private static readonly Lazy<CSharpCompilation> Template = new(() =>
+        CSharpCompilation.Create("ApiGateway.PolicyExpressions", [], References.Value, CompilationOptions));
+
+    /// <summary>Below this many expressions one compilation is quickest; above it the work is split over the cores.</summary>
+    internal const int ExpressionsPerParallelCompilation = 250;
+
+    /// <summary>
+    /// Compiles <paramref name="keys"/>: together, or (many expressions on a machine with more than one core) in one
+    /// compilation per core side by side, since Roslyn binds and emits the methods of one compilation on one thread.
+    /// </summary>
     public static ExpressionCompileResult Compile(IReadOnlyCollection<ExpressionKey> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        var parts = Math.Min(Environment.ProcessorCount, keys.Count / ExpressionsPerParallelCompilation);
+        if (parts < 2)
+            return CompileTogether(keys);
+        var chunks = keys.Chunk((keys.Count + parts - 1) / parts).ToArray();
+        var results = new ExpressionCompileResult[chunks.Length];
+        Parallel.For(0, chunks.Length, i => results[i] = CompileTogether(chunks[i]));
+        var merged = new ExpressionCompileResult();
+        foreach (var part in results)
+        {
+            foreach (var (key, compiled) in part.Compiled)
+                merged.Compiled[key] = compiled;
+            foreach (var (key, problems) in part.Problems)
+                merged.Problems[key] = problems;
+        }
+        return merged;
+    }
+
+    /// <summary>Compiles <paramref name="keys"/> in one compilation (one assembly).</summary>
+    private static ExpressionCompileResult CompileTogether(IReadOnlyCollection<ExpressionKey> keys)
+    {
         var result = new ExpressionCompileResult();
         if (keys.Count == 0)
             return result;
 
         // 1. Each expression must be exactly one C# expression (or one block of statements): this keeps code from
         //    closing the generated method and declaring members of its own, and gives syntax errors exact positions.
+        //    Expressions that differ only in string literals (the same check with another thumbprint or subject in
+        //    each API) share one method: its literals become slots filled per expression (LiteralSlots).
         var units = new List<Unit>();
+        var byShape = new Dictionary<ExpressionKey, Unit>();
         foreach (var key in keys)
         {
-            var syntaxProblems = CheckSyntax(key);
+            var syntaxProblems = CheckSyntax(key, out var node, out var offset);
             if (syntaxProblems.Count > 0)
+            {
                 result.Problems[key] = syntaxProblems;
-            else
-                units.Add(new Unit(key, units.Count));
+                continue;
+            }
+            var (shape, instance) = LiteralSlots.Extract(key, node, offset);
+            if (!byShape.TryGetValue(shape, out var unit))
+            {
+                unit = new Unit(shape, units.Count) { SlotCount = instance.Values.Length };
+                byShape[shape] = unit;
+                units.Add(unit);
+            }
+            unit.Instances.Add(instance);
         }
         if (units.Count == 0)
             return result;
@@ -135,8 +185,8 @@ internal static class ExpressionCompiler
         source.Append("}\n}\n");
         var text = SourceText.From(source.ToString(), Encoding.UTF8);
         var tree = CSharpSyntaxTree.ParseText(text, ParseOptions);
-        var assemblyName = "ApiGateway.PolicyExpressions." + Interlocked.Increment(ref s_assemblyCounter).ToString(CultureInfo.InvariantCulture);
-        var compilation = CSharpCompilation.Create(assemblyName, [tree], References.Value, CompilationOptions);
+        var contextName = "ApiGateway.PolicyExpressions." + Interlocked.Increment(ref s_assemblyCounter).ToString(CultureInfo.InvariantCulture);
+        var compilation = Template.Value.AddSyntaxTrees(tree);
         var model = compilation.GetSemanticModel(tree);
         var root = tree.GetRoot();
 
@@ -166,7 +216,10 @@ internal static class ExpressionCompiler
 
         var good = units.Where(u => u.Problems.Count == 0).ToList();
         foreach (var bad in units.Where(u => u.Problems.Count > 0))
-            result.Problems[bad.Key] = bad.Problems.Select(p => bad.Relative(p.Position, p.Message)).ToList();
+        {
+            foreach (var instance in bad.Instances)
+                result.Problems[instance.Key] = bad.Problems.Select(p => bad.Relative(instance, p.Position, p.Message)).ToList();
+        }
         if (good.Count == 0)
             return result;
 
@@ -185,26 +238,34 @@ internal static class ExpressionCompiler
         {
             var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
             foreach (var unit in good)
-                result.Problems[unit.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
+            {
+                foreach (var instance in unit.Instances)
+                    result.Problems[instance.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
+            }
             return result;
         }
         peStream.Position = 0;
-        var context = new AssemblyLoadContext(assemblyName, isCollectible: true);
+        var context = new AssemblyLoadContext(contextName, isCollectible: true);
         var assembly = context.LoadFromStream(peStream);
         var type = assembly.GetType(ClassName, throwOnError: true)!;
         foreach (var unit in good)
         {
             var method = type.GetMethod(unit.MethodName, BindingFlags.Public | BindingFlags.Static)!;
-            var function = unit.Key.Kind switch
+            foreach (var instance in unit.Instances)
             {
-                ExpressionKind.Condition => (Delegate)method.CreateDelegate<Func<PolicyContext, bool>>(),
-                ExpressionKind.Text => method.CreateDelegate<Func<PolicyContext, string?>>(),
-                ExpressionKind.StatusCode => method.CreateDelegate<Func<PolicyContext, int>>(),
-                _ => method.CreateDelegate<Func<PolicyContext, object?>>(),
-            };
-            result.Compiled[unit.Key] = new CompiledExpression(unit.Key, function);
+                var (key, values) = (instance.Key, instance.Values);
+                // A delegate closed over the expression's literals: a call costs what a static method call costs.
+                var function = key.Kind switch
+                {
+                    ExpressionKind.Condition => (Delegate)method.CreateDelegate<Func<PolicyContext, bool>>(values),
+                    ExpressionKind.Text => method.CreateDelegate<Func<PolicyContext, string?>>(values),
+                    ExpressionKind.StatusCode => method.CreateDelegate<Func<PolicyContext, int>>(values),
+                    _ => method.CreateDelegate<Func<PolicyContext, object?>>(values),
+                };
+                result.Compiled[key] = new CompiledExpression(key, function);
+            }
         }
-        Interlocked.Add(ref s_compiledCount, good.Count);
+        Interlocked.Add(ref s_compiledCount, good.Sum(u => u.Instances.Count));
         return result;
     }
 
@@ -239,11 +300,9 @@ internal static class ExpressionCompiler
     }
 
     /// <summary>Syntax errors of the code on its own, and whether it is exactly one expression or one block.</summary>
-    private static List<ExpressionProblem> CheckSyntax(ExpressionKey key)
+    private static List<ExpressionProblem> CheckSyntax(ExpressionKey key, out SyntaxNode node, out int offset)
     {
         var problems = new List<ExpressionProblem>();
-        SyntaxNode node;
-        int offset;
         if (key.IsBlock)
         {
             node = SyntaxFactory.ParseStatement("{" + key.Code + "}", 0, ParseOptions, consumeFullText: true);
@@ -313,10 +372,17 @@ internal static class ExpressionCompiler
         return references.ToImmutable();
     }
 
-    /// <summary>One expression in the generated source.</summary>
+    /// <summary>One method in the generated source: an expression, or the shape several expressions share.</summary>
     private sealed class Unit(ExpressionKey key, int index)
     {
+        /// <summary>The code compiled: the expression, with its literals in slots <c>__0</c>, <c>__1</c>... when it has any.</summary>
         public ExpressionKey Key { get; } = key;
+
+        /// <summary>The expressions of this shape, each with the values of its slots.</summary>
+        public List<LiteralSlots.Instance> Instances { get; } = [];
+
+        /// <summary>How many literal slots the code has.</summary>
+        public int SlotCount { get; init; }
         public string MethodName { get; } = "E" + index.ToString(CultureInfo.InvariantCulture);
         public TextSpan CodeSpan { get; private set; }
         public TextSpan MethodSpan { get; private set; }
@@ -336,37 +402,41 @@ internal static class ExpressionCompiler
             const string Runtime = "global::ApiGateway.Host.Context.ExpressionRuntime";
             const string Context = "global::ApiGateway.Host.Context.PolicyContext";
             string before, after;
+            const string Slots = "string[] " + SlotsParameter + ", ";
+            var prelude = new StringBuilder();
+            for (var i = 0; i < SlotCount; i++)
+                prelude.Append(CultureInfo.InvariantCulture, $" string {LiteralSlots.Name(i)} = {SlotsParameter}[{i}];");
             switch (Key.Kind, Key.IsBlock)
             {
                 case (ExpressionKind.Condition, false):
-                    before = $"public static bool {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn (\n";
+                    before = $"public static bool {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn (\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.Condition, true):
-                    before = $"public static bool {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\n";
+                    before = $"public static bool {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
                     after = "\n}\n";
                     break;
                 case (ExpressionKind.Text, false):
-                    before = $"public static string {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn {Runtime}.ToText(\n";
+                    before = $"public static string {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn {Runtime}.ToText(\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.StatusCode, false):
-                    before = $"public static int {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn {Runtime}.ToStatusCode(\n";
+                    before = $"public static int {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn {Runtime}.ToStatusCode(\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.Value, false):
-                    before = $"public static object {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\nreturn (object)(\n";
+                    before = $"public static object {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn (object)(\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.Value, true):
-                    before = $"public static object {MethodName}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\n";
+                    before = $"public static object {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
                     after = "\n}\n";
                     break;
                 default:
                     var convert = Key.Kind == ExpressionKind.Text ? "ToText" : "ToStatusCode";
                     var type = Key.Kind == ExpressionKind.Text ? "string" : "int";
-                    before = $"public static {type} {MethodName}({Context} {GatewayParameter}) => {Runtime}.{convert}({block}({GatewayParameter}));\n"
-                        + $"private static object {block}({Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};\n";
+                    before = $"public static {type} {MethodName}({Slots}{Context} {GatewayParameter}) => {Runtime}.{convert}({block}({SlotsParameter}, {GatewayParameter}));\n"
+                        + $"private static object {block}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
                     after = "\n}\n";
                     break;
             }
@@ -378,12 +448,12 @@ internal static class ExpressionCompiler
         }
 
         /// <summary>A problem at <paramref name="position"/> of the generated source, relative to this unit's code.</summary>
-        public ExpressionProblem Relative(int position, string message)
+        public ExpressionProblem Relative(LiteralSlots.Instance instance, int position, string message)
         {
             var inside = Math.Clamp(position - CodeSpan.Start, 0, Key.Code.Length);
             if (position < CodeSpan.Start || position > CodeSpan.End)
                 inside = 0;
-            var (line, column) = LineColumn(Key.Code, inside);
+            var (line, column) = LineColumn(instance.Key.Code, Math.Clamp(instance.ToCode(inside), 0, instance.Key.Code.Length));
             return new ExpressionProblem(line, column, message);
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core.Tests.Support;
@@ -258,6 +259,86 @@ public sealed class ExpressionCompilerTests
         Assert.Same(first.Compiled[a], third.Compiled[a]);
         cache.Retain([b]);
         Assert.Equal(1, cache.Count);
+    }
+
+    [Fact]
+    public void ManyExpressions_CompileInParts_WithEveryAnswerAndProblemKept()
+    {
+        var count = (ExpressionCompiler.ExpressionsPerParallelCompilation * 2) + 7;
+        var keys = Enumerable.Range(0, count)
+            .Select(i => new ExpressionKey(ExpressionKind.Condition, false, $"context.Request.Method == \"M{i}\""))
+            .ToList();
+        var broken = new ExpressionKey(ExpressionKind.Condition, false, "System.IO.File.Exists(\"/etc/passwd\")");
+        keys.Insert(count - 3, broken);
+
+        var result = ExpressionCompiler.Compile(keys);
+
+        Assert.Equal(count, result.Compiled.Count);
+        Assert.Contains("System.IO.File", Assert.Single(result.Problems[broken]).Message, StringComparison.Ordinal);
+        var context = NewContext(configure: http => http.Request.Method = "M" + (count - 1).ToString(CultureInfo.InvariantCulture));
+        Assert.True(result.Compiled[keys[^1]].Condition!(context));
+        Assert.False(result.Compiled[keys[0]].Condition!(context));
+    }
+
+    [Fact]
+    public void ExpressionsThatDifferInStringsOnly_ShareOneMethod_EachWithItsOwnValues()
+    {
+        var get = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"GET\" && context.Request.Headers.GetValueOrDefault(\"X-Team\", \"\") == \"blue\"");
+        var put = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"PUT\" && context.Request.Headers.GetValueOrDefault(\"X-Team\", \"\") == \"red\"");
+        var escaped = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"GE\\u0054\" && context.Request.Headers.GetValueOrDefault(\"X-Team\", \"\") == \"b\\\"e\"");
+
+        var result = ExpressionCompiler.Compile([get, put, escaped]);
+
+        Assert.Empty(result.Problems);
+        Assert.Same(result.Compiled[get].Condition!.Method, result.Compiled[put].Condition!.Method);
+        var blueGet = NewContext(configure: http => { http.Request.Method = "GET"; http.Request.Headers["X-Team"] = "blue"; });
+        var redPut = NewContext(configure: http => { http.Request.Method = "PUT"; http.Request.Headers["X-Team"] = "red"; });
+        var quoteGet = NewContext(configure: http => { http.Request.Method = "GET"; http.Request.Headers["X-Team"] = "b\"e"; });
+        Assert.True(result.Compiled[get].Condition!(blueGet));
+        Assert.False(result.Compiled[get].Condition!(redPut));
+        Assert.True(result.Compiled[put].Condition!(redPut));
+        Assert.False(result.Compiled[put].Condition!(blueGet));
+        Assert.True(result.Compiled[escaped].Condition!(quoteGet));
+    }
+
+    [Theory]
+    [InlineData("context.Request.Method switch { \"GET\" => true, _ => false }")]
+    [InlineData("context.Request.Method is \"GET\" or \"HEAD\"")]
+    [InlineData("new[] { \"GET\", \"HEAD\" }.Any(m => m == \"GET\") && context.Request.Method == \"GET\"")]
+    public void StringsWhereCSharpNeedsConstants_StayLiterals(string code)
+    {
+        var compiled = Compiled(code);
+        Assert.True(compiled.Condition!(NewContext(configure: http => http.Request.Method = "GET")));
+        Assert.False(compiled.Condition!(NewContext(configure: http => http.Request.Method = "POST")));
+    }
+
+    [Fact]
+    public void BlockWithConstAndSwitch_KeepsItsConstants()
+    {
+        var compiled = Compiled("""
+            const string teamHeader = "X-Team";
+            switch (context.Request.Headers.GetValueOrDefault(teamHeader, "none"))
+            {
+                case "blue": return "B";
+                default: return "other:" + context.Request.Method;
+            }
+            """, ExpressionKind.Text, block: true);
+        Assert.Equal("B", compiled.Text!(NewContext(configure: http => http.Request.Headers["X-Team"] = "blue")));
+        Assert.Equal("other:GET", compiled.Text!(NewContext(configure: http => http.Request.Method = "GET")));
+    }
+
+    [Fact]
+    public void ProblemsAfterAString_AreReportedWhereTheyAreWritten()
+    {
+        // One shape, two expressions with literals of different lengths: each problem where its own code has it.
+        var longer = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"a-long-literal\" && context.Nope");
+        var shorter = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Method == \"a\" && context.Nope");
+        var result = ExpressionCompiler.Compile([longer, shorter]);
+        foreach (var key in new[] { longer, shorter })
+        {
+            var problem = Assert.Single(result.Problems[key]);
+            Assert.Equal((0, key.Code.IndexOf("Nope", StringComparison.Ordinal)), (problem.Line, problem.Column));
+        }
     }
 
     /// <summary>What a listener's handshake records: the chain SslStream builds with the uploaded CA as trust anchor.</summary>
