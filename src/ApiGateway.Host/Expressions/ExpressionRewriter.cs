@@ -216,8 +216,8 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
                         return false;
                     if (symbol is ILocalSymbol or IParameterSymbol && identifier.Identifier.Text != "context")
                         return false;
-                    if (symbol is IPropertySymbol { IsIndexer: true } or IMethodSymbol)
-                        return false;
+                    if (symbol is IMethodSymbol)
+                        return false; // a method group: a delegate made per evaluation
                     break;
                 case MemberAccessExpressionSyntax or MemberBindingExpressionSyntax or ConditionalAccessExpressionSyntax
                     or ParenthesizedExpressionSyntax or LiteralExpressionSyntax:
