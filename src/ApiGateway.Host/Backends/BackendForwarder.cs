@@ -147,8 +147,8 @@ internal sealed class BackendForwarder
 
 /// <summary>
 /// Per request: the backend URL is the backend's plus the path after the API's own (and its query plus the
-/// credentials' parameters); credentials replace what the client sent; X-Forwarded-For gets the client's address.
-/// On the way back, outbound runs on the backend's status and headers before the body streams.
+/// credentials' parameters); Host is the backend's (unless set-header wrote one); credentials replace what the client
+/// sent; X-Forwarded-For gets the client's address. On the way back, outbound runs on the backend's status and headers before the body streams.
 /// </summary>
 internal sealed class GatewayTransformer : HttpTransformer
 {
@@ -161,6 +161,10 @@ internal sealed class GatewayTransformer : HttpTransformer
         var remainder = context.PathConsumed >= path.Length ? PathString.Empty : new PathString(path[context.PathConsumed..]);
         var query = target.Query.Count == 0 ? httpContext.Request.QueryString : MergeQuery(httpContext.Request.QueryString, target.Query);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, remainder, query);
+        // YARP copies the client's Host (the gateway's own name); the backend gets its host name from the URL instead,
+        // as APIM does, unless set-header gave the request a Host.
+        if (!context.HostHeaderSet)
+            proxyRequest.Headers.Host = null;
 
         if (httpContext.Connection.RemoteIpAddress is { } address)
         {

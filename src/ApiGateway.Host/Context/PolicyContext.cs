@@ -106,6 +106,9 @@ public sealed class PolicyContext
 
     internal bool Forwarded;
 
+    /// <summary>Set when set-header gave the request a Host of its own: the backend then gets that, not its own host name.</summary>
+    internal bool HostHeaderSet;
+
     /// <summary>A body set by set-body for the response (written by the pipeline) or null.</summary>
     internal string? ResponseBody;
 
@@ -162,6 +165,7 @@ public sealed class PolicyContext
         AuthenticationCertificate = null;
         ForwardTarget = null;
         Forwarded = false;
+        HostHeaderSet = false;
         ResponseBody = null;
         Error = null;
         ResponseReplaced = false;

@@ -202,12 +202,21 @@ internal sealed class SetHeaderStep(PolicyNode node, string owner, StepTarget ta
                 break;
             case HeaderExistsAction.Append when headers.TryGetValue(headerName, out var existing):
                 headers[headerName] = StringValues.Concat(existing, Evaluate(context));
+                MarkHost(context, headerName);
                 break;
             default:
                 headers[headerName] = Evaluate(context);
+                MarkHost(context, headerName);
                 break;
         }
         return Flow.Continue;
+    }
+
+    /// <summary>The backend gets its own host name as Host unless a request policy writes one (APIM's rule).</summary>
+    private void MarkHost(PolicyContext context, string headerName)
+    {
+        if (target == StepTarget.Request && string.Equals(headerName, "Host", StringComparison.OrdinalIgnoreCase))
+            context.HostHeaderSet = true;
     }
 
     private StringValues Evaluate(PolicyContext context)

@@ -140,6 +140,38 @@ public sealed class BackendTests
     }
 
     [Fact]
+    public async Task Host_IsTheBackends_UnlessSetHeaderWritesOne()
+    {
+        await using var backend = await TestBackend.StartAsync(https: false);
+        var backendHost = new Uri(backend.Url).Authority;
+        await using var gateway = await GatewayFor(g =>
+        {
+            g.AddApi("plain", "plain", url: backend.Url);
+            g.AddApi("named", "named", url: backend.Url, policy: """
+                <policies>
+                  <inbound><set-header name="host" exists-action="override"><value>orders.contoso.com</value></set-header></inbound>
+                  <backend><forward-request /></backend>
+                </policies>
+                """);
+            g.AddApi("skipped", "skipped", url: backend.Url, policy: """
+                <policies>
+                  <inbound><set-header name="Host" exists-action="skip"><value>ignored.contoso.com</value></set-header></inbound>
+                  <backend><forward-request /></backend>
+                </policies>
+                """);
+        });
+
+        var plain = await gateway.SendAsync("/plain/a");
+        var named = await gateway.SendAsync("/named/a");
+        var skipped = await gateway.SendAsync("/skipped/a");
+
+        Assert.Equal(backendHost, plain.Json.GetProperty("headers").GetProperty("host").GetString());
+        Assert.Equal("orders.contoso.com", named.Json.GetProperty("headers").GetProperty("host").GetString());
+        // skip: the request has a Host (the client's, naming the gateway), so nothing is written and the backend gets its own.
+        Assert.Equal(backendHost, skipped.Json.GetProperty("headers").GetProperty("host").GetString());
+    }
+
+    [Fact]
     public async Task TraceContext_IsTheClients_TheGatewayStartsNoTraceOfItsOwn()
     {
         // The gateway keeps ASP.NET Core's per-request activity off (it costs ~6 % CPU for a trace nobody collects): no
