@@ -18,7 +18,15 @@ internal sealed class PolicyPipeline
         Backend = backend;
         Outbound = outbound;
         OnError = onError;
+        _syncInbound = Array.TrueForAll(inbound, s => !s.IsAsync);
+        _loneForward = backend is [ForwardRequestStep forward] ? forward : null;
     }
+
+    /// <summary>Whether inbound never waits (no forward-request inside a choose there): it then runs without a state machine.</summary>
+    private readonly bool _syncInbound;
+
+    /// <summary>The backend section when it is just forward-request (the usual one): YARP's send is awaited here directly.</summary>
+    private readonly ForwardRequestStep? _loneForward;
 
     public Step[] Inbound { get; }
     public Step[] Backend { get; }
@@ -27,9 +35,31 @@ internal sealed class PolicyPipeline
 
     public async Task ExecuteAsync(PolicyContext context)
     {
-        var flow = await RunAsync(Inbound, context, "inbound").ConfigureAwait(false);
+        // The usual request suspends once, here, in YARP's send: inbound runs synchronously and a lone forward-request
+        // is not wrapped in the section and step runners' state machines.
+        var flow = _syncInbound ? Run(Inbound, context, "inbound") : await RunAsync(Inbound, context, "inbound").ConfigureAwait(false);
         if (flow == Flow.Continue)
-            flow = await RunAsync(Backend, context, "backend").ConfigureAwait(false);
+        {
+            if (_loneForward is { } forward)
+            {
+                context.CurrentStep = forward;
+                var forwarder = context.Snapshot.Services.Forwarder;
+                try
+                {
+                    var error = await forwarder.SendAsync(context, forward.Settings).ConfigureAwait(false);
+                    flow = forwarder.Complete(context, error, forward.Settings, forward);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
+                {
+                    context.Error = Failure(context, ex, "backend");
+                    flow = Flow.Error;
+                }
+            }
+            else
+            {
+                flow = await RunAsync(Backend, context, "backend").ConfigureAwait(false);
+            }
+        }
         if (flow == Flow.Continue && !context.Forwarded)
             flow = RunOutbound(context);
         if (flow == Flow.Error)
@@ -74,6 +104,22 @@ internal sealed class PolicyPipeline
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             context.Error = Failure(context, ex, "outbound");
+            return Flow.Error;
+        }
+    }
+
+    /// <summary>A section without waiting steps, as <see cref="RunAsync"/> runs it.</summary>
+    private static Flow Run(Step[] steps, PolicyContext context, string section)
+    {
+        if (steps.Length == 0)
+            return Flow.Continue;
+        try
+        {
+            return StepRunner.Run(steps, context);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
+        {
+            context.Error = Failure(context, ex, section);
             return Flow.Error;
         }
     }

@@ -326,6 +326,8 @@ internal sealed class ForwardRequestStep(PolicyNode node, string owner, ForwardS
 {
     public override bool IsAsync => true;
 
+    public ForwardSettings Settings => settings;
+
     public override Flow Execute(PolicyContext context) =>
         throw new InvalidOperationException("forward-request runs asynchronously.");
 
