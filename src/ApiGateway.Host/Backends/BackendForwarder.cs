@@ -130,7 +130,11 @@ internal sealed class BackendForwarder
         for (var e = exception; e is not null; e = e.InnerException)
         {
             if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError }
-                or ObjectDisposedException or IOException)
+                or ObjectDisposedException or IOException or SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown })
+                return true;
+            // HTTP/2: the backend closed a new connection before its first request ("An HTTP/2 connection could not be
+            // established"), which HttpClient reports without a cause.
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.Unknown, InnerException: null })
                 return true;
         }
         return false;
