@@ -194,18 +194,8 @@ internal static class ExpressionCompiler
         var rewriter = new ExpressionRewriter(model);
         var rewritten = rewriter.Visit(root)!;
 
-        // 4. Collect per expression: compile errors (less the expected ones the rewriter removes), forbidden uses,
-        //    rewriter problems.
-        foreach (var diagnostic in compilation.GetDiagnostics())
-        {
-            if (diagnostic.Severity != DiagnosticSeverity.Error || !diagnostic.Location.IsInSource)
-                continue;
-            var span = diagnostic.Location.SourceSpan;
-            if (diagnostic.Id == "CS0019" && rewriter.DistinguishedNameOperators.Any(s => s.Contains(span) || span.Contains(s)))
-                continue;
-            if (UnitAt(units, span.Start) is { } unit)
-                unit.Add(span.Start, Describe(diagnostic));
-        }
+        // 4. The forbidden uses and the rewriter's problems (the model has bound every method for the rewriter, so
+        //    these are lookups).
         foreach (var unit in units)
         {
             foreach (var (position, message) in ForbiddenUseFinder.Find(model, root, unit.CodeSpan))
@@ -214,35 +204,47 @@ internal static class ExpressionCompiler
         foreach (var (position, message) in rewriter.Problems)
             UnitAt(units, position)?.Add(position, message);
 
-        var good = units.Where(u => u.Problems.Count == 0).ToList();
-        foreach (var bad in units.Where(u => u.Problems.Count > 0))
-        {
-            foreach (var instance in bad.Instances)
-                result.Problems[instance.Key] = bad.Problems.Select(p => bad.Relative(instance, p.Position, p.Message)).ToList();
-        }
-        if (good.Count == 0)
-            return result;
-
-        // 5. Emit the rewritten code. Expressions with problems stay in the source (their methods are simply not used):
-        //    a failure here means the rewrite produced invalid code, which is reported against the expression.
-        var emitted = compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(rewritten, ParseOptions));
-        if (units.Count != good.Count)
-        {
-            // Drop the broken methods so the rest can be emitted.
-            var keep = good.Select(u => u.MethodName).ToHashSet(StringComparer.Ordinal);
-            emitted = compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(RemoveMethods((CompilationUnitSyntax)rewritten, keep), ParseOptions));
-        }
+        // 5. Emit the rewritten code. When nothing was found so far, first without asking for the compile errors of the
+        //    code as written: that is one binding of every method less, and the rewrites keep the expressions' own code,
+        //    so an expression with an error still fails to emit. Only then (or when something was found) are the
+        //    errors collected per expression, at their positions in the code as written, and the rest emitted.
         using var peStream = new MemoryStream();
-        var emit = emitted.Emit(peStream);
-        if (!emit.Success)
+        var rewrittenTree = tree.WithRootAndOptions(rewritten, ParseOptions);
+        var good = units;
+        if (units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream).Success)
         {
-            var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
-            foreach (var unit in good)
+            // Every expression compiled.
+        }
+        else
+        {
+            peStream.SetLength(0);
+            CollectCompileErrors(compilation, rewriter, units);
+            good = units.Where(u => u.Problems.Count == 0).ToList();
+            foreach (var bad in units.Where(u => u.Problems.Count > 0))
             {
-                foreach (var instance in unit.Instances)
-                    result.Problems[instance.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
+                foreach (var instance in bad.Instances)
+                    result.Problems[instance.Key] = bad.Problems.Select(p => bad.Relative(instance, p.Position, p.Message)).ToList();
             }
-            return result;
+            if (good.Count == 0)
+                return result;
+
+            // A failure here means the rewrite produced invalid code, which is reported against the expression. The
+            // broken methods are dropped so the rest can be emitted.
+            var keep = good.Select(u => u.MethodName).ToHashSet(StringComparer.Ordinal);
+            var emitted = units.Count == good.Count
+                ? compilation.ReplaceSyntaxTree(tree, rewrittenTree)
+                : compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(RemoveMethods((CompilationUnitSyntax)rewritten, keep), ParseOptions));
+            var emit = emitted.Emit(peStream);
+            if (!emit.Success)
+            {
+                var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
+                foreach (var unit in good)
+                {
+                    foreach (var instance in unit.Instances)
+                        result.Problems[instance.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
+                }
+                return result;
+            }
         }
         peStream.Position = 0;
         var context = new AssemblyLoadContext(contextName, isCollectible: true);
@@ -267,6 +269,21 @@ internal static class ExpressionCompiler
         }
         Interlocked.Add(ref s_compiledCount, good.Sum(u => u.Instances.Count));
         return result;
+    }
+
+    /// <summary>The compile errors of the code as written, per expression, less the ones the rewriter removes.</summary>
+    private static void CollectCompileErrors(CSharpCompilation compilation, ExpressionRewriter rewriter, List<Unit> units)
+    {
+        foreach (var diagnostic in compilation.GetDiagnostics())
+        {
+            if (diagnostic.Severity != DiagnosticSeverity.Error || !diagnostic.Location.IsInSource)
+                continue;
+            var span = diagnostic.Location.SourceSpan;
+            if (diagnostic.Id == "CS0019" && rewriter.DistinguishedNameOperators.Any(s => s.Contains(span) || span.Contains(s)))
+                continue;
+            if (UnitAt(units, span.Start) is { } unit)
+                unit.Add(span.Start, Describe(diagnostic));
+        }
     }
 
     private static CompilationUnitSyntax RemoveMethods(CompilationUnitSyntax root, HashSet<string> keep)

@@ -123,7 +123,7 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
     {
         if (method is not { Name: "Any" or "All", IsStatic: false, Parameters.Length: 1 }
             || method.ContainingType is not { Name: "CertificateDictionary" } type
-            || type.ContainingNamespace?.ToDisplayString() != "ApiGateway.Host.Context"
+            || TypeAllowList.NamespaceOf(type) != "ApiGateway.Host.Context"
             || node.ArgumentList.Arguments.Count != 1
             || node.ArgumentList.Arguments[0].Expression is not LambdaExpressionSyntax lambda
             || visited.ArgumentList.Arguments[0].Expression is not LambdaExpressionSyntax rewritten)
@@ -168,7 +168,7 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
             || node.ArgumentList.Arguments[0].Expression is not SimpleLambdaExpressionSyntax { AsyncKeyword.RawKind: 0, Body: ExpressionSyntax body } lambda
             || _model.GetSymbolInfo(node).Symbol is not IMethodSymbol { Name: "Any", IsStatic: false, Parameters.Length: 1 } method
             || method.ContainingType is not { Name: "CertificateDictionary" } type
-            || type.ContainingNamespace?.ToDisplayString() != "ApiGateway.Host.Context"
+            || TypeAllowList.NamespaceOf(type) != "ApiGateway.Host.Context"
             || _model.GetDeclaredSymbol(lambda.Parameter) is not { } parameter)
             return null;
         while (body is ParenthesizedExpressionSyntax parenthesized)
@@ -242,7 +242,7 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
         if (method.Name == "Verify" && method.Parameters.Length == 0 && IsX509Type(method.ContainingType, "X509Certificate2"))
             return "Verify";
         if (original.Name == "VerifyNoRevocation" && original.ContainingType?.Name == "CertificateExtensions"
-            && original.ContainingNamespace?.ToDisplayString() == "ApiGateway.Host.Context")
+            && TypeAllowList.NamespaceOf(original) == "ApiGateway.Host.Context")
             return "VerifyNoRevocation";
         return null;
     }
@@ -271,7 +271,7 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
     }
 
     private static bool IsX509Type(ITypeSymbol? type, string name) =>
-        type is not null && type.Name == name && type.ContainingNamespace?.ToDisplayString() == X509Namespace;
+        type is not null && type.Name == name && TypeAllowList.NamespaceOf(type) == X509Namespace;
 
     private static bool IsX500(ITypeSymbol? type) => IsX509Type(type, "X500DistinguishedName");
 

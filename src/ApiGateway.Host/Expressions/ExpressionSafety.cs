@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -79,18 +80,38 @@ internal static class TypeAllowList
         ["System.Linq.EnumerableExecutor`1"] = "it compiles expression trees",
     };
 
+    // Compiling many expressions asks about the same few types and namespaces thousands of times, and a symbol's display
+    // string is built anew on every call: the answers are kept per symbol (the metadata symbols are shared by every
+    // compilation made from the compiler's template; the table lets them go with it).
+    private static readonly ConditionalWeakTable<INamespaceSymbol, string> NamespaceNames = new();
+    private static readonly ConditionalWeakTable<INamedTypeSymbol, string> Keys = new();
+    private static readonly ConditionalWeakTable<INamedTypeSymbol, Decision> Decisions = new();
+
+    private sealed record Decision(bool Allowed, string? Why);
+
+    /// <summary>The namespace <paramref name="symbol"/> is declared in, as written (<c>System.Linq</c>), or empty.</summary>
+    internal static string NamespaceOf(ISymbol symbol) =>
+        symbol.ContainingNamespace is { IsGlobalNamespace: false } ns ? NamespaceNames.GetValue(ns, static n => n.ToDisplayString()) : string.Empty;
+
     /// <summary>The key of a type: namespace, containing types and metadata name (<c>System.Collections.Generic.List`1</c>).</summary>
-    internal static string KeyOf(INamedTypeSymbol type)
+    internal static string KeyOf(INamedTypeSymbol type) => Keys.GetValue(type, static t =>
     {
-        var name = type.MetadataName;
-        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        var name = t.MetadataName;
+        for (var outer = t.ContainingType; outer is not null; outer = outer.ContainingType)
             name = outer.MetadataName + "+" + name;
-        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() + "." : string.Empty;
-        return ns + name;
-    }
+        var ns = NamespaceOf(t);
+        return ns.Length > 0 ? ns + "." + name : name;
+    });
 
     /// <summary>Whether <paramref name="definition"/> (an original definition) may be used; <paramref name="why"/> explains a denial when there is more to say.</summary>
     public static bool IsAllowed(INamedTypeSymbol definition, out string? why)
+    {
+        var decision = Decisions.GetValue(definition, static d => new Decision(Decide(d, out var reason), reason));
+        why = decision.Why;
+        return decision.Allowed;
+    }
+
+    private static bool Decide(INamedTypeSymbol definition, out string? why)
     {
         why = null;
         var key = KeyOf(definition);
@@ -98,7 +119,7 @@ internal static class TypeAllowList
             return false;
         if (definition.ContainingType is { } outer)
             return IsAllowed(outer.OriginalDefinition, out why);
-        var ns = definition.ContainingNamespace?.ToDisplayString() ?? string.Empty;
+        var ns = NamespaceOf(definition);
         if (Namespaces.Contains(ns) || Types.Contains(key))
             return true;
         // The generic delegate and tuple families: Func`1..`17, Action`1..`16, Tuple`1..`8, ValueTuple`1..`8.
@@ -116,7 +137,7 @@ internal static class TypeAllowList
             return null; // reported as System.Type through its return type
         if (key == "System.Text.Encoding" && name == "RegisterProvider")
             return "it changes process-wide state";
-        if (containing.ContainingNamespace?.ToDisplayString() == "System.Security.Cryptography.X509Certificates")
+        if (NamespaceOf(containing) == "System.Security.Cryptography.X509Certificates")
         {
             if (name.Contains("File", StringComparison.Ordinal))
                 return "it reads files";

@@ -129,6 +129,29 @@ public sealed class ExpressionCompilerTests
     }
 
     [Fact]
+    public void CompileErrors_AreFound_WhenTheRestOfTheBatchNeedsRewrites()
+    {
+        // A batch is first emitted without collecting the errors of the code as written; an expression with an error
+        // must still fail there, and the expected error of a rewritten comparison (CS0019 on a distinguished name) must
+        // not count against it.
+        var name = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Certificate == null || context.Request.Certificate.SubjectName == \"CN=client\"");
+        var thumbprint = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Certificate?.Thumbprint != \"ab\"");
+        var broken = new ExpressionKey(ExpressionKind.Condition, false, "context.Request.Methd == \"GET\"");
+
+        var clean = ExpressionCompiler.Compile([name, thumbprint]);
+        var mixed = ExpressionCompiler.Compile([name, broken, thumbprint]);
+
+        Assert.Empty(clean.Problems);
+        Assert.Equal(2, clean.Compiled.Count);
+        Assert.True(clean.Compiled[name].Condition!(NewContext()));
+        Assert.Equal(2, mixed.Compiled.Count);
+        Assert.True(mixed.Compiled[name].Condition!(NewContext()));
+        var problem = Assert.Single(mixed.Problems[broken]);
+        Assert.Equal(16, problem.Column);
+        Assert.Contains("CS1061", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConditionThatIsNotBool_SaysSo()
     {
         var result = Compile("context.Request.Method");
