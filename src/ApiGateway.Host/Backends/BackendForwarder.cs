@@ -166,7 +166,8 @@ internal sealed class BackendForwarder
 /// <summary>
 /// Per request: the backend URL is the backend's plus the path after the API's own (and its query plus the
 /// credentials' parameters); Host is the backend's (unless set-header wrote one); credentials replace what the client
-/// sent; X-Forwarded-For gets the client's address. On the way back, outbound runs on the backend's status and headers before the body streams.
+/// sent; X-Forwarded-For gets the client's address. On the way back, outbound runs on the backend's status and headers
+/// before the body streams.
 /// </summary>
 internal sealed class GatewayTransformer : HttpTransformer
 {

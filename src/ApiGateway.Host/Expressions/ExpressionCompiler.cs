@@ -211,11 +211,8 @@ internal static class ExpressionCompiler
         using var peStream = new MemoryStream();
         var rewrittenTree = tree.WithRootAndOptions(rewritten, ParseOptions);
         var good = units;
-        if (units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream).Success)
-        {
-            // Every expression compiled.
-        }
-        else
+        var emittedAtOnce = units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream).Success;
+        if (!emittedAtOnce)
         {
             peStream.SetLength(0);
             CollectCompileErrors(compilation, rewriter, units);

@@ -12,6 +12,12 @@ namespace ApiGateway.Host.Pipeline;
 /// </summary>
 internal sealed class PolicyPipeline
 {
+    /// <summary>Whether inbound never waits (no forward-request inside a choose there): it then runs without a state machine.</summary>
+    private readonly bool _syncInbound;
+
+    /// <summary>The backend section when it is just forward-request (the usual one): YARP's send is awaited here directly.</summary>
+    private readonly ForwardRequestStep? _loneForward;
+
     public PolicyPipeline(Step[] inbound, Step[] backend, Step[] outbound, Step[] onError)
     {
         Inbound = inbound;
@@ -21,12 +27,6 @@ internal sealed class PolicyPipeline
         _syncInbound = Array.TrueForAll(inbound, s => !s.IsAsync);
         _loneForward = backend is [ForwardRequestStep forward] ? forward : null;
     }
-
-    /// <summary>Whether inbound never waits (no forward-request inside a choose there): it then runs without a state machine.</summary>
-    private readonly bool _syncInbound;
-
-    /// <summary>The backend section when it is just forward-request (the usual one): YARP's send is awaited here directly.</summary>
-    private readonly ForwardRequestStep? _loneForward;
 
     public Step[] Inbound { get; }
     public Step[] Backend { get; }

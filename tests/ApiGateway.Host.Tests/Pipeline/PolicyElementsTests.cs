@@ -107,6 +107,27 @@ public sealed class PolicyElementsTests : IClassFixture<PolicyElementsTests.Fixt
                   <on-error><base /></on-error>
                 </policies>
                 """);
+            // forward-request with other steps in the backend section, and inside a choose there: the steps run in
+            // order around the send (the section's general path, not the lone forward-request's).
+            g.AddApi("conditional", "conditional", backendId: "echo", policy: """
+                <policies>
+                  <inbound><base /></inbound>
+                  <backend>
+                    <set-header name="x-in-backend" exists-action="override"><value>before</value></set-header>
+                    <choose>
+                      <when condition="@(context.Request.Headers.GetValueOrDefault("x-mock", "") == "yes")">
+                        <return-response><set-status code="299" reason="Mocked In Backend" /></return-response>
+                      </when>
+                      <otherwise><forward-request timeout="10" /></otherwise>
+                    </choose>
+                  </backend>
+                  <outbound>
+                    <base />
+                    <set-header name="x-after" exists-action="override"><value>@(context.Response.StatusCode.ToString())</value></set-header>
+                  </outbound>
+                  <on-error><base /></on-error>
+                </policies>
+                """);
             await g.StartAsync();
         }
 
@@ -184,6 +205,20 @@ public sealed class PolicyElementsTests : IClassFixture<PolicyElementsTests.Fixt
         Assert.Equal(502, byUrl.Status); // nothing listens there: the URL came from the expression
         Assert.Equal("BackendConnectionFailure", byUrl.Json.GetProperty("error").GetString());
         Assert.Equal("/api", stay.Json.GetProperty("path").GetString());
+    }
+
+    [Fact]
+    public async Task ForwardRequest_AmongOtherBackendSteps_AndInsideAChoose()
+    {
+        var before = _f.Backend.Requests;
+        var forwarded = await _f.Gateway.SendAsync("/conditional/a");
+        var mocked = await _f.Gateway.SendAsync("/conditional/b", headers: new Dictionary<string, string> { ["x-mock"] = "yes" });
+
+        Assert.Equal(200, forwarded.Status);
+        Assert.Equal("before", forwarded.Json.GetProperty("headers").GetProperty("x-in-backend").GetString());
+        Assert.Equal("200", forwarded.Header("x-after"));
+        Assert.Equal((299, "Mocked In Backend"), (mocked.Status, mocked.Reason));
+        Assert.Equal(before + 1, _f.Backend.Requests);
     }
 
     [Fact]
