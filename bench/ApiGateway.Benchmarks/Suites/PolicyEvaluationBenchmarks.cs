@@ -163,23 +163,7 @@ public class PolicyEvaluationBenchmarks
     private static void AddApi(GatewayService service, string id, string inbound)
     {
         service.NewApi(new ApiDefinition { ApiId = id, DisplayName = id, Path = id, BackendId = "echo" });
-        service.SetPolicy(id, $"""
-            <policies>
-              <inbound>
-                <base />
-                {inbound}
-              </inbound>
-              <backend>
-                <base />
-              </backend>
-              <outbound>
-                <base />
-              </outbound>
-              <on-error>
-                <base />
-              </on-error>
-            </policies>
-            """);
+        service.SetPolicy(id, BenchPolicy.WithInbound(inbound));
     }
 
     internal static GatewayServices CreateServices()

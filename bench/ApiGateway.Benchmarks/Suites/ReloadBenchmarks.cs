@@ -114,31 +114,17 @@ public class ReloadBenchmarks
         return snapshot.Routes.Routes.Count;
     }
 
-    private static string PolicyFor(string id, string thumbprint, int days = 0) => $"""
-        <policies>
-          <inbound>
-            <base />
-            <choose>
-              <when condition="@(context.Request.Certificate == null || context.Request.Certificate.Thumbprint != "{thumbprint}"{(days > 0 ? $" || context.Request.Certificate.NotAfter < DateTime.Now.AddDays({days})" : "")})">
-                <return-response>
-                  <set-status code="403" reason="Invalid client certificate" />
-                </return-response>
-              </when>
-            </choose>
-            <set-variable name="caller" value="@(context.Request.Certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false))" />
-            <set-header name="X-Api" exists-action="override">
-              <value>@(context.Api.Name + "/{id}")</value>
-            </set-header>
-          </inbound>
-          <backend>
-            <base />
-          </backend>
-          <outbound>
-            <base />
-          </outbound>
-          <on-error>
-            <base />
-          </on-error>
-        </policies>
-        """;
+    private static string PolicyFor(string id, string thumbprint, int days = 0) => BenchPolicy.WithInbound($"""
+        <choose>
+          <when condition="@(context.Request.Certificate == null || context.Request.Certificate.Thumbprint != "{thumbprint}"{(days > 0 ? $" || context.Request.Certificate.NotAfter < DateTime.Now.AddDays({days})" : "")})">
+            <return-response>
+              <set-status code="403" reason="Invalid client certificate" />
+            </return-response>
+          </when>
+        </choose>
+        <set-variable name="caller" value="@(context.Request.Certificate.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false))" />
+        <set-header name="X-Api" exists-action="override">
+          <value>@(context.Api.Name + "/{id}")</value>
+        </set-header>
+        """);
 }

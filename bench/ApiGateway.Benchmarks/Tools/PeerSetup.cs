@@ -114,23 +114,6 @@ internal static class PeerSetup
             default:
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--policy must be choose or validate, not '{style}'."));
         }
-        inbound = string.Join('\n', inbound.Split('\n').Select(l => "    " + l));
-        return $"""
-            <policies>
-              <inbound>
-                <base />
-            {inbound}
-              </inbound>
-              <backend>
-                <base />
-              </backend>
-              <outbound>
-                <base />
-              </outbound>
-              <on-error>
-                <base />
-              </on-error>
-            </policies>
-            """;
+        return BenchPolicy.WithInbound(inbound);
     }
 }
