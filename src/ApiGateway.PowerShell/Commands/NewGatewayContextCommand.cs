@@ -6,7 +6,7 @@ namespace ApiGateway.PowerShell.Commands;
 
 /// <summary>
 /// <c>New-GatewayContext -Path &lt;config&gt; [-ServiceName]</c>: opens a gateway configuration file, creating it
-/// (and saying so) when it does not exist, and returns the context every other cmdlet takes as <c>-Context</c>.
+/// (and saying so in the information stream) when it does not exist, and returns the context every other cmdlet takes as <c>-Context</c>.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "GatewayContext", SupportsShouldProcess = true)]
 [OutputType(typeof(GatewayContext))]
@@ -35,8 +35,12 @@ public sealed class NewGatewayContextCommand : GatewayCmdlet
             WriteWarning(warning);
         if (result.Value.Created)
         {
-            // "Creates it, saying so": shown like Write-Host (silenced by -InformationAction, captured by -InformationVariable).
-            WriteInformation(new HostInformationMessage { Message = $"Created the gateway configuration '{result.Value.ConfigurationPath}' for service '{result.Value.ServiceName}'." }, ["PSHOST"]);
+            // "Creates it, saying so" without making scripts and CI noisy: an information record without the PSHOST tag
+            // is not shown by default ($InformationPreference is SilentlyContinue), is shown with -InformationAction
+            // Continue, and is captured by -InformationVariable; -Verbose says the same.
+            var message = $"Created the gateway configuration '{result.Value.ConfigurationPath}' for service '{result.Value.ServiceName}'.";
+            WriteVerbose(message);
+            WriteInformation(message, ["ApiGateway", "Created"]);
         }
         WriteObject(result.Value);
     }

@@ -64,8 +64,14 @@ public abstract class IdCompleter : IArgumentCompleter
     {
         try
         {
-            if (Runspace.DefaultRunspace?.SessionStateProxy.Path is { } paths)
-                return PathResolution.Resolve(paths, path);
+            // Completion runs on the pipeline thread of the session the user types in, where the session state is
+            // reachable only through a nested command (SessionStateProxy refuses while that pipeline runs). Resolving
+            // through it honours the current location and PSDrives, as the cmdlet itself will when it runs; the
+            // process's working directory is not the user's location.
+            using var nested = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+            nested.AddCommand("Get-Variable").AddParameter("Name", "ExecutionContext").AddParameter("ValueOnly");
+            if (nested.Invoke().FirstOrDefault()?.BaseObject is EngineIntrinsics engine)
+                return PathResolution.Resolve(engine.SessionState.Path, path);
         }
 #pragma warning disable CA1031 // best effort; the fallback below is still a sensible answer
         catch (Exception)
@@ -76,7 +82,6 @@ public abstract class IdCompleter : IArgumentCompleter
     }
 }
 
-/// <summary>Completes certificate ids (<c>-CertificateId</c>) from the configuration given by <c>-Context</c>.</summary>
 public sealed class CertificateIdCompleter : IdCompleter
 {
     private protected override IdKind Kind => IdKind.Certificate;

@@ -13,7 +13,8 @@ namespace ApiGateway.PowerShell.Commands.CaCertificates;
 /// as APIM's CA certificates (New-AzApiManagementSystemCertificate -StoreName Root|CertificateAuthority). Only the
 /// public certificate is kept.
 /// </summary>
-[Cmdlet(VerbsCommon.Add, "GatewayCaCertificate", SupportsShouldProcess = true, DefaultParameterSetName = ParameterSets.File)]
+/// <remarks>No default parameter set, for the reason given on <see cref="Certificates.CertificateSourceCmdlet"/>.</remarks>
+[Cmdlet(VerbsCommon.Add, "GatewayCaCertificate", SupportsShouldProcess = true)]
 [OutputType(typeof(GatewayCaCertificate))]
 public sealed class AddGatewayCaCertificateCommand : GatewayCmdlet
 {
@@ -28,8 +29,8 @@ public sealed class AddGatewayCaCertificateCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public string? CertificateId { get; set; }
 
-    /// <summary>A PEM, DER (.cer) or PFX file holding the CA certificate. Piped files bind by their PSPath.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.File, ValueFromPipelineByPropertyName = true)]
+    /// <summary>A PEM, DER (.cer) or PFX file holding the CA certificate. Piped files bind by their PSPath, piped strings as paths.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.File, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath")]
     [ValidateNotNullOrEmpty]
     public string? FilePath { get; set; }

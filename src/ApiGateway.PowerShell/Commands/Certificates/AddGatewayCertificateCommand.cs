@@ -8,7 +8,7 @@ namespace ApiGateway.PowerShell.Commands.Certificates;
 /// <c>Add-GatewayCertificate</c>: uploads a certificate (stored encrypted beside the configuration), or links a
 /// file another tool rotates, or an OS store entry. An expired certificate is accepted with a warning.
 /// </summary>
-[Cmdlet(VerbsCommon.Add, "GatewayCertificate", SupportsShouldProcess = true, DefaultParameterSetName = ParameterSets.PfxFile)]
+[Cmdlet(VerbsCommon.Add, "GatewayCertificate", SupportsShouldProcess = true)]
 [OutputType(typeof(GatewayCertificate))]
 public sealed class AddGatewayCertificateCommand : CertificateSourceCmdlet
 {

@@ -11,10 +11,18 @@ namespace ApiGateway.PowerShell.Commands.Certificates;
 /// one parameter set per source (PFX file or bytes, certificate object, PEM files, a linked file another tool
 /// rotates, an OS store entry). Passwords are SecureStrings only.
 /// </summary>
+/// <remarks>
+/// The cmdlets deriving from this declare no default parameter set, and both pipeline-bound sources take input by
+/// value: with a default set, PowerShell settles on it before the first pipeline object arrives whenever that set's
+/// mandatory parameter can come from the pipeline, so a piped X509Certificate2 (or a Cert: drive item) could never
+/// reach <see cref="Certificate"/> ("The input object cannot be bound to any parameters"). Without one, an
+/// X509Certificate2 binds to <see cref="Certificate"/> exactly, and a file from Get-ChildItem or a path string to
+/// <see cref="PfxFilePath"/>.
+/// </remarks>
 public abstract class CertificateSourceCmdlet : GatewayCmdlet
 {
-    /// <summary>A PFX (PKCS#12) file with the certificate, its private key and chain. Piped files bind by their PSPath.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.PfxFile, ValueFromPipelineByPropertyName = true)]
+    /// <summary>A PFX (PKCS#12) file with the certificate, its private key and chain. Piped files bind by their PSPath, piped strings as paths.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.PfxFile, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("PSPath")]
     [ValidateNotNullOrEmpty]
     public string? PfxFilePath { get; set; }

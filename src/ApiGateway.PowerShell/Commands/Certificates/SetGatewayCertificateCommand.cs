@@ -12,7 +12,7 @@ namespace ApiGateway.PowerShell.Commands.Certificates;
 /// No -InputObject set: the six content sets would double. <c>CertificateId</c> and <c>-Context</c> (alias
 /// ConfigurationPath) bind by property name, so <c>Get-GatewayCertificate x | Set-GatewayCertificate -PfxFilePath ...</c> works.
 /// </remarks>
-[Cmdlet(VerbsCommon.Set, "GatewayCertificate", SupportsShouldProcess = true, DefaultParameterSetName = ParameterSets.PfxFile)]
+[Cmdlet(VerbsCommon.Set, "GatewayCertificate", SupportsShouldProcess = true)]
 [OutputType(typeof(GatewayCertificate))]
 public sealed class SetGatewayCertificateCommand : CertificateSourceCmdlet
 {

@@ -44,15 +44,24 @@ public sealed class StartGatewayCommand : GatewayCmdlet
         var service = ServiceFor(Context);
         if (!ShouldProcess(service.ConfigurationPath, "Start gateway"))
             return;
-        if (TryInvoke(() => Start(service.ConfigurationPath, ResolvePath), out var started))
+        if (TryInvoke(() => Start(service.ConfigurationPath, ResolvePath, ModuleHostPath()), out var started))
             WriteObject(started);
     }
 
-    /// <summary>The Core operation with this cmdlet's inputs.</summary>
-    internal GatewayStartResult Start(string configurationPath, Func<string, string> resolvePath) =>
+    /// <summary>
+    /// The host in the folder of the module this cmdlet was imported from (its ModuleBase), which is where the module
+    /// ships it even when the engine already had the assembly loaded from somewhere else.
+    /// </summary>
+    private string? ModuleHostPath() =>
+        MyInvocation.MyCommand.Module?.ModuleBase is { Length: > 0 } moduleBase
+            ? System.IO.Path.Combine(moduleBase, "host", "ApiGateway.Host.dll")
+            : null;
+
+    /// <summary>The Core operation with this cmdlet's inputs (<paramref name="moduleHostPath"/>: the default host).</summary>
+    internal GatewayStartResult Start(string configurationPath, Func<string, string> resolvePath, string? moduleHostPath = null) =>
         GatewayProcess.Start(configurationPath, new GatewayStartOptions
         {
-            HostPath = HostPath is null ? null : resolvePath(HostPath),
+            HostPath = HostPath is null ? moduleHostPath : resolvePath(HostPath),
             StatusPort = StatusPort,
             LogPath = LogPath is null ? null : resolvePath(LogPath),
             Timeout = TimeSpan.FromSeconds(TimeoutSec),
