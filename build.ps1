@@ -5,15 +5,23 @@
 .DESCRIPTION
     Build: `dotnet publish src/ApiGateway.PowerShell`, which assembles the importable module folder
            out/ApiGateway/<version>/ (module, manifest, format file, help, and the gateway host in host/).
-    Test:  `dotnet test GatewayModule.sln`, then the Pester suite (tests/Pester) in a child `pwsh -NoProfile`
-           against the built folder (a child process never locks the DLLs of this session).
-    Every step stops the script with an error when it fails.
+    Test:  every xunit test (`dotnet test GatewayModule.sln`, results as JUnit XML), the PowerShell parser over every
+           .ps1/.psm1/.psd1 of the repository (zero errors), then the whole Pester suite (tests/Pester, Pester from
+           NuGet, imported by path) in a child pwsh against the built folder (a child process never locks the DLLs of
+           this session). Results land in TestResults/ (git-ignored): xunit/<assembly>.xml and pester.xml.
+    Every step stops the script with an error (exit code 1) when it fails or cannot run.
+
+    On a machine with only the .NET SDK, the test command in README.md brings pwsh from the repository's tool
+    manifest first: dotnet tool restore && dotnet pwsh -NoProfile -NonInteractive -File ./build.ps1
 .EXAMPLE
     ./build.ps1
     Builds the module in Release and runs every test.
 .EXAMPLE
     ./build.ps1 -Task Build; Import-Module ./out/ApiGateway/0.1.0/ApiGateway.psd1
     Builds only, then imports the built module.
+.EXAMPLE
+    ./build.ps1 -Task Pester
+    Runs only the Pester suite against the module folder that is already built.
 .EXAMPLE
     ./build.ps1 -Task Bench -Quick
     Runs the benchmarks (bench/run.sh: BenchmarkDotNet suites, rotation under load, the peer comparison with nginx
@@ -25,7 +33,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [ValidateSet('Build', 'Test', 'All', 'Bench')]
+    [ValidateSet('Build', 'Test', 'Pester', 'All', 'Bench')]
     [string] $Task = 'All',
 
     # Bench only: the smoke-sized run (bench/run.sh --quick).
@@ -42,6 +50,45 @@ function Invoke-Step {
     if ($LASTEXITCODE -ne 0) { throw "$Name failed (exit code $LASTEXITCODE)." }
 }
 
+# The pwsh this script runs in, as a command line for a child process: the dotnet tool runs as `dotnet pwsh.dll`.
+function Get-PwshCommandLine {
+    $process = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($process) -eq 'dotnet') { return @($process, (Join-Path $PSHOME 'pwsh.dll')) }
+    return @($process)
+}
+
+# Pester 5 from the NuGet package restored by tests/ApiGateway.PowerShell.Tests (PackageDownload): its tools/ folder
+# is the module. There is no PowerShell Gallery on our build machines, and nothing is installed by hand.
+function Get-PesterManifest {
+    [xml] $packages = Get-Content -LiteralPath (Join-Path $PSScriptRoot 'Directory.Packages.props') -Raw
+    $pesterVersion = $packages.SelectSingleNode('/Project/PropertyGroup/PesterVersion').InnerText
+    $root = $env:NUGET_PACKAGES
+    if (-not $root) {
+        $line = dotnet nuget locals global-packages --list | Select-Object -Last 1
+        $root = ($line -replace '^\s*global-packages:\s*', '').Trim()
+    }
+    $path = Join-Path $root "pester/$pesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path -LiteralPath $path)) {
+        Invoke-Step "dotnet restore (Pester $pesterVersion)" { dotnet restore (Join-Path $PSScriptRoot 'tests/ApiGateway.PowerShell.Tests') --nologo -v:q }
+    }
+    if (-not (Test-Path -LiteralPath $path)) { throw "Pester $pesterVersion is not at '$path' after the restore of tests/ApiGateway.PowerShell.Tests." }
+    return $path
+}
+
+# Every PowerShell file of the repository must parse without errors (build output and dependencies excluded).
+function Test-PowerShellSyntax {
+    $skip = [regex] '[\\/](\.git|bin|obj|out|node_modules|TestResults|BenchmarkDotNet\.Artifacts)[\\/]'
+    $files = Get-ChildItem -LiteralPath $PSScriptRoot -Recurse -File -Include '*.ps1', '*.psm1', '*.psd1' |
+        Where-Object { -not $skip.IsMatch($_.FullName.Substring($PSScriptRoot.Length)) }
+    $failures = foreach ($file in $files) {
+        $tokens = $errors = $null
+        $null = [System.Management.Automation.Language.Parser]::ParseFile($file.FullName, [ref] $tokens, [ref] $errors)
+        foreach ($e in $errors) { '{0}:{1}:{2}: {3}' -f $file.FullName, $e.Extent.StartLineNumber, $e.Extent.StartColumnNumber, $e.Message }
+    }
+    if ($failures) { throw "PowerShell parse errors:`n$($failures -join "`n")" }
+    Write-Host "Parsed $(@($files).Count) PowerShell files: 0 errors."
+}
+
 if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
     throw 'The .NET SDK (dotnet) is not on PATH. Install the SDK named in global.json: https://dot.net'
 }
@@ -49,35 +96,57 @@ if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
 [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot 'Directory.Build.props') -Raw
 $version = $props.SelectSingleNode('/Project/PropertyGroup/VersionPrefix').InnerText
 $manifest = Join-Path $PSScriptRoot "out/ApiGateway/$version/ApiGateway.psd1"
+$results = Join-Path $PSScriptRoot 'TestResults'
 
 if ($Task -in 'Build', 'All') {
-    Invoke-Step 'dotnet publish (module folder)' { dotnet publish (Join-Path $PSScriptRoot 'src/ApiGateway.PowerShell') -c $Configuration }
+    Invoke-Step 'dotnet publish (module folder)' { dotnet publish (Join-Path $PSScriptRoot 'src/ApiGateway.PowerShell') -c $Configuration --nologo }
     if (-not (Test-Path -LiteralPath $manifest)) { throw "The build did not produce $manifest." }
     Write-Host "Module: $manifest"
 }
 
 if ($Task -in 'Test', 'All') {
     if (-not (Test-Path -LiteralPath $manifest)) { throw "No built module at $manifest. Run ./build.ps1 -Task Build first." }
-    Invoke-Step 'dotnet test' { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration }
+    Remove-Item -LiteralPath $results -Recurse -Force -ErrorAction SilentlyContinue
+    $junit = 'junit;LogFilePath={0}' -f (Join-Path $results 'xunit/{assembly}.xml')
+    Invoke-Step 'dotnet test (xunit)' { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration --nologo --logger $junit --logger 'console;verbosity=normal' }
+    Write-Host '==> PowerShell parser (every .ps1, .psm1, .psd1)' -ForegroundColor Cyan
+    Test-PowerShellSyntax
+}
 
-    # Pester 5 in a clean child process, pointed at the built module; -NonInteractive makes a stray prompt fail, not hang.
+if ($Task -in 'Test', 'Pester', 'All') {
+    if (-not (Test-Path -LiteralPath $manifest)) { throw "No built module at $manifest. Run ./build.ps1 -Task Build first." }
+    $pesterManifest = Get-PesterManifest
+    $null = New-Item -ItemType Directory -Path $results -Force
+    # Pester 5 in a clean child process, pointed at the built module; -NonInteractive makes a stray prompt fail, not
+    # hang. Its exit code is the number of failed tests and blocks; a suite that ran nothing fails too.
     $pester = @'
 $ErrorActionPreference = 'Stop'
-Import-Module Pester -MinimumVersion 5.5 -ErrorAction Stop
+Import-Module -Name $env:APIGATEWAY_PESTER_MODULE -ErrorAction Stop
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $env:APIGATEWAY_PESTER_PATH
-$configuration.Run.Exit = $true
-$configuration.Output.Verbosity = 'Detailed'
-Invoke-Pester -Configuration $configuration
+$configuration.Run.PassThru = $true
+$configuration.Output.Verbosity = 'Normal'
+$configuration.TestResult.Enabled = $true
+$configuration.TestResult.OutputFormat = 'JUnitXml'
+$configuration.TestResult.OutputPath = $env:APIGATEWAY_PESTER_RESULT
+$result = Invoke-Pester -Configuration $configuration
+"Pester $((Get-Module Pester).Version): $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped, $($result.NotRunCount) not run, $($result.FailedBlocksCount + $result.FailedContainersCount) failed blocks/containers ($($result.Result))."
+if ($result.Result -ne 'Passed' -or $result.PassedCount -eq 0) { exit [Math]::Max(1, $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount) }
+exit 0
 '@
     $env:APIGATEWAY_MODULE_PATH = $manifest
     $env:APIGATEWAY_PESTER_PATH = Join-Path $PSScriptRoot 'tests/Pester'
+    $env:APIGATEWAY_PESTER_MODULE = $pesterManifest
+    $env:APIGATEWAY_PESTER_RESULT = Join-Path $results 'pester.xml'
+    $pwsh = @(Get-PwshCommandLine)
+    $pwshArguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $pester)
     try {
-        Invoke-Step 'Pester (tests/Pester)' { pwsh -NoProfile -NonInteractive -Command $pester }
+        Invoke-Step "Pester (tests/Pester, $pesterManifest)" { & $pwsh[0] @pwshArguments }
     }
     finally {
-        Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH -ErrorAction SilentlyContinue
+        Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH, Env:APIGATEWAY_PESTER_MODULE, Env:APIGATEWAY_PESTER_RESULT -ErrorAction SilentlyContinue
     }
+    Write-Host "Test results: $results"
 }
 
 if ($Task -eq 'Bench') {
