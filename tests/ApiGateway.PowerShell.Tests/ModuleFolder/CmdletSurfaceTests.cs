@@ -168,17 +168,6 @@ public sealed class CmdletSurfaceTests
     }
 
     [Fact]
-    public void TheDocumentedBackendExample_Binds()
-    {
-        // New-GatewayBackend -Context $context -Url 'https://contoso.com/myapi' -Protocol http -SkipCertificateChainValidation $true
-        var c = Cmdlet("New-GatewayBackend");
-        Assert.Equal(typeof(ApiGateway.Core.Configuration.BackendProtocol), c.Parameters.Single(p => p.Name == "Protocol").Type);
-        Assert.True(Enum.TryParse<ApiGateway.Core.Configuration.BackendProtocol>("http", ignoreCase: true, out _));
-        Assert.Equal(typeof(bool?), c.Parameters.Single(p => p.Name == "SkipCertificateChainValidation").Type);
-        Assert.Equal(["Context", "Protocol", "Url"], c.Parameters.Where(p => p.Sets.Any(s => s.Mandatory)).Select(p => p.Name).Order());
-    }
-
-    [Fact]
     public void CmdletNames_ReadsVerbAndNounFromMetadata()
     {
         Assert.Equal(("Remove", "GatewayCertificate"), CmdletNames.Of(typeof(ApiGateway.PowerShell.Commands.Certificates.RemoveGatewayCertificateCommand)));
