@@ -203,6 +203,7 @@ internal sealed class GatewayServer : IAsyncDisposable
             }
             var recovered = Runtime.LastReloadError is not null;
             Runtime.Activate(snapshot);
+            _listeners.ApplyLimits(snapshot);
             Runtime.LastReloadError = null;
             if (recovered)
                 Log.ReloadRecovered(_logger, Runtime.ConfigurationPath, snapshot.Revision);

@@ -70,4 +70,10 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Information, "A change of '{ConfigurationPath}' loads again after a refused one: serving revision {Revision}.", EventName = "ReloadRecovered")]
     public static partial void ReloadRecovered(ILogger logger, string configurationPath, long revision);
+
+    [LoggerMessage(23, LogLevel.Warning, "Changed limits that apply only when the gateway restarts (Kestrel fixes them when a listener binds): {Changes}. Restart it (Stop-Gateway, Start-Gateway) to apply them.", EventName = "LimitsNeedRestart")]
+    public static partial void LimitsNeedRestart(ILogger logger, string changes);
+
+    [LoggerMessage(24, LogLevel.Warning, "{Message}", EventName = "TlsOfferWarning")]
+    public static partial void TlsOfferWarning(ILogger logger, string message);
 }
