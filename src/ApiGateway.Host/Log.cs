@@ -32,8 +32,8 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Backend {Backend}: the request to {Authority} failed ({ForwarderError}): {Reason}", EventName = "BackendFailed")]
     public static partial void BackendFailed(ILogger logger, string backend, string authority, string forwarderError, string reason);
 
-    [LoggerMessage(10, LogLevel.Warning, "Backend {Backend}: {Authority} did not answer within {TimeoutSeconds} s.", EventName = "BackendTimedOut")]
-    public static partial void BackendTimedOut(ILogger logger, string backend, string authority, double timeoutSeconds);
+    [LoggerMessage(10, LogLevel.Warning, "Backend {Backend}: {Authority} did not answer within {TimeoutSeconds} s.{Once}", EventName = "BackendTimedOut")]
+    public static partial void BackendTimedOut(ILogger logger, string backend, string authority, double timeoutSeconds, string once);
 
     [LoggerMessage(11, LogLevel.Warning, "{Where} failed while handling a request to API '{ApiId}': {Error}", EventName = "PolicyFailed")]
     public static partial void PolicyFailed(ILogger logger, string where, string apiId, string error);
@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(24, LogLevel.Warning, "{Message}", EventName = "TlsOfferWarning")]
     public static partial void TlsOfferWarning(ILogger logger, string message);
+
+    [LoggerMessage(25, LogLevel.Information, "Backend {Backend}: {Authority} answers again, after {FailedRequests} failed request(s).", EventName = "BackendRecovered")]
+    public static partial void BackendRecovered(ILogger logger, string backend, string authority, int failedRequests);
 }
