@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace ApiGateway.Core.Configuration;
 
@@ -78,6 +79,7 @@ public sealed record GatewayLimits
     }
 
     /// <summary>Whether no limit is set (the configuration then leaves <c>limits</c> out).</summary>
+    [JsonIgnore]
     public bool IsEmpty => Catalog.All(l => l.Get(this) is null);
 
     /// <summary>Every limit, in the order the documentation and Get-GatewayLimit list them.</summary>
