@@ -38,6 +38,8 @@
         'Set-GatewayHostname'
         'Get-GatewayHostname'
         'Remove-GatewayHostname'
+        'Get-GatewayLimit'
+        'Set-GatewayLimit'
         'Start-Gateway'
         'Stop-Gateway'
         'Get-GatewayStatus'

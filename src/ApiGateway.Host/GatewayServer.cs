@@ -202,6 +202,8 @@ internal sealed class GatewayServer : IAsyncDisposable
                 return new ReloadOutcome(false, result.WatchedFiles);
             }
             var recovered = Runtime.LastReloadError is not null;
+            // Limits first: a request that sees the new revision also gets its limits.
+            _listeners.ApplyLimits(snapshot);
             Runtime.Activate(snapshot);
             Runtime.LastReloadError = null;
             if (recovered)

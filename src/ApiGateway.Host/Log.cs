@@ -32,8 +32,8 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Backend {Backend}: the request to {Authority} failed ({ForwarderError}): {Reason}", EventName = "BackendFailed")]
     public static partial void BackendFailed(ILogger logger, string backend, string authority, string forwarderError, string reason);
 
-    [LoggerMessage(10, LogLevel.Warning, "Backend {Backend}: {Authority} did not answer within {TimeoutSeconds} s.", EventName = "BackendTimedOut")]
-    public static partial void BackendTimedOut(ILogger logger, string backend, string authority, double timeoutSeconds);
+    [LoggerMessage(10, LogLevel.Warning, "Backend {Backend}: {Authority} did not answer within {TimeoutSeconds} s.{Once}", EventName = "BackendTimedOut")]
+    public static partial void BackendTimedOut(ILogger logger, string backend, string authority, double timeoutSeconds, string once);
 
     [LoggerMessage(11, LogLevel.Warning, "{Where} failed while handling a request to API '{ApiId}': {Error}", EventName = "PolicyFailed")]
     public static partial void PolicyFailed(ILogger logger, string where, string apiId, string error);
@@ -70,4 +70,13 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Information, "A change of '{ConfigurationPath}' loads again after a refused one: serving revision {Revision}.", EventName = "ReloadRecovered")]
     public static partial void ReloadRecovered(ILogger logger, string configurationPath, long revision);
+
+    [LoggerMessage(23, LogLevel.Warning, "Changed limits that apply only when the gateway restarts (Kestrel fixes them when a listener binds): {Changes}. Restart it (Stop-Gateway, Start-Gateway) to apply them.", EventName = "LimitsNeedRestart")]
+    public static partial void LimitsNeedRestart(ILogger logger, string changes);
+
+    [LoggerMessage(24, LogLevel.Warning, "{Message}", EventName = "TlsOfferWarning")]
+    public static partial void TlsOfferWarning(ILogger logger, string message);
+
+    [LoggerMessage(25, LogLevel.Information, "Backend {Backend}: {Authority} answers again, after {FailedRequests} failed request(s).", EventName = "BackendRecovered")]
+    public static partial void BackendRecovered(ILogger logger, string backend, string authority, int failedRequests);
 }

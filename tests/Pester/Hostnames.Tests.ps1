@@ -52,6 +52,27 @@ Describe 'Set-GatewayHostname' {
         (Set-GatewayHostname -Context $Context -HostName localhost -RequireClientCertificate $true -PassThru).RequireClientCertificate | Should -BeTrue
     }
 
+    It 'takes a TLS profile, and cipher suites for the custom one' {
+        (Set-GatewayHostname -Context $Context -HostName localhost -TlsProfile Modern -PassThru).TlsProfile | Should -Be 'Modern'
+
+        $custom = Set-GatewayHostname -Context $Context -HostName localhost -CipherSuite tls_aes_128_gcm_sha256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 -PassThru
+
+        $custom.TlsProfile | Should -Be 'Custom'
+        $custom.CipherSuites | Should -Be @('TLS_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256')
+        $back = Set-GatewayHostname -Context $Context -HostName localhost -TlsProfile Intermediate -PassThru
+        $back.TlsProfile | Should -Be 'Intermediate'
+        $back.CipherSuites | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a cipher suite name that is not IANA: SetGatewayHostnameInvalidCipherSuite' {
+        $err = $null
+
+        Set-GatewayHostname -Context $Context -HostName localhost -CipherSuite ECDHE-RSA-AES128-GCM-SHA256 -ErrorAction SilentlyContinue -ErrorVariable err
+
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SetGatewayHostnameInvalidCipherSuite,*'
+        "$($err[0])" | Should -BeLike "*'ECDHE-RSA-AES128-GCM-SHA256'*IANA*"
+    }
+
     It 'validates the port before anything is read' {
         { Set-GatewayHostname -Context $Context -HostName localhost -Port 70000 -ErrorAction Stop } |
             Should -Throw -ExceptionType ([System.Management.Automation.ParameterBindingException])

@@ -167,6 +167,7 @@ public static class ConfigurationSerializer
         nameof(GatewayConfiguration) => "the configuration",
         nameof(ServiceSettings) => "'service'",
         nameof(HostnameEntry) => "a hostname",
+        nameof(GatewayLimits) => "'service.limits'",
         nameof(CertificateEntry) => "a certificate",
         nameof(CaCertificateEntry) => "a CA certificate",
         nameof(BackendEntry) => "a backend",
@@ -179,6 +180,10 @@ public static class ConfigurationSerializer
 
     private static string Expected(string typeName)
     {
+        // Optional values (the limits) are Nullable`1[[System.Int32, …]]: describe the value inside.
+        var nullable = Regex.Match(typeName, @"^System\.Nullable`1\[\[?(?<t>[^,\]]+)");
+        if (nullable.Success)
+            typeName = nullable.Groups["t"].Value;
         var name = typeName[(typeName.LastIndexOf('.') + 1)..];
         var type = typeof(GatewayConfiguration).Assembly.GetType(typeName);
         if (type is { IsEnum: true })
@@ -187,6 +192,7 @@ public static class ConfigurationSerializer
         {
             "Boolean" => "true or false",
             "Int32" or "Int64" => "a whole number",
+            "Double" => "a number",
             "String" => "a string",
             "DateTimeOffset" => "a date such as 2025-01-31T12:00:00Z",
             _ when name.StartsWith("ImmutableSortedDictionary", StringComparison.Ordinal) => "an object of id → entry",

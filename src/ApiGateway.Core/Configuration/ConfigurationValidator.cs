@@ -35,7 +35,10 @@ public static class ConfigurationValidator
             CheckCertificate(c, h.CertificateId, $"Hostname '{h.HostName}'", needsKey: true, errors);
             if (h.RequireClientCertificate && c.CaCertificates.Count == 0)
                 errors.Add($"Hostname '{h.HostName}' requires client certificates that chain to an uploaded CA certificate, but there is none. Add one with Add-GatewayCaCertificate.");
+            errors.AddRange(TlsProfiles.Validate(h));
         }
+        if (c.Service.Limits is { } limits)
+            errors.AddRange(limits.Validate());
 
         foreach (var (id, cert) in c.Certificates)
         {

@@ -47,6 +47,9 @@ public sealed record ServiceSettings
 
     /// <summary>HTTPS listeners, one per hostname, in the order they were added.</summary>
     public ImmutableArray<HostnameEntry> Hostnames { get; init; } = [];
+
+    /// <summary>Connection and request limits of every listener; null (or a limit left out): the defaults of <see cref="GatewayLimits.Defaults"/>.</summary>
+    public GatewayLimits? Limits { get; init; }
 }
 
 /// <summary>An HTTPS listener: host name (for SNI and the status), port, server certificate and client-certificate mode.</summary>
@@ -69,6 +72,12 @@ public sealed record HostnameEntry
 
     /// <summary>Strict mode: refuse the handshake unless the client presents a certificate that chains to an uploaded CA certificate.</summary>
     public bool RequireClientCertificate { get; init; }
+
+    /// <summary>Protocols and cipher suites offered; null: <see cref="Configuration.TlsProfile.Intermediate"/>.</summary>
+    public TlsProfile? TlsProfile { get; init; }
+
+    /// <summary>For <see cref="Configuration.TlsProfile.Custom"/>: the IANA names of the cipher suites offered, in order of preference.</summary>
+    public ImmutableArray<string>? CipherSuites { get; init; }
 }
 
 /// <summary>Where a certificate's material comes from.</summary>

@@ -11,6 +11,12 @@ public sealed record HostnameDefinition
     public string? CertificateId { get; init; }
     public bool? NegotiateClientCertificate { get; init; }
     public bool? RequireClientCertificate { get; init; }
+
+    /// <summary>The TLS profile; cipher suites without a profile mean <see cref="TlsProfile.Custom"/>.</summary>
+    public TlsProfile? TlsProfile { get; init; }
+
+    /// <summary>IANA names of the suites of the custom profile.</summary>
+    public IReadOnlyList<string>? CipherSuites { get; init; }
 }
 
 public sealed partial class GatewayService
@@ -40,6 +46,21 @@ public sealed partial class GatewayService
         {
             throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
                 $"Hostname '{name}' cannot require client certificates without negotiating them: drop -NegotiateClientCertificate $false, or -RequireClientCertificate $true.", name);
+        }
+        var suites = definition.CipherSuites?.Select(n => n?.Trim() ?? string.Empty).ToList();
+        var profile = definition.TlsProfile ?? (suites is { Count: > 0 } ? TlsProfile.Custom : null);
+        if (suites is { Count: > 0 } && profile != TlsProfile.Custom)
+        {
+            throw GatewayException.Create("Hostname", "InvalidTlsProfile", GatewayErrorCategory.InvalidArgument,
+                $"Hostname '{name}' cannot take cipher suites with the TLS profile '{profile}', which has its own. Give -TlsProfile Custom with -CipherSuite, or leave -CipherSuite out.", name);
+        }
+        foreach (var suite in suites ?? [])
+        {
+            if (!TlsProfiles.TryParse(suite, out _))
+            {
+                throw GatewayException.Create("Hostname", "InvalidCipherSuite", GatewayErrorCategory.InvalidArgument,
+                    $"Hostname '{name}' cannot use the cipher suite '{suite}': it is not an IANA TLS cipher suite name. Use names such as TLS_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256.", suite);
+            }
         }
         HostnameEntry entry = null!;
         Change("Hostname", before =>
@@ -74,7 +95,24 @@ public sealed partial class GatewayService
                 CertificateId = certificateId ?? old.CertificateId,
                 NegotiateClientCertificate = definition.NegotiateClientCertificate ?? (require || old.NegotiateClientCertificate),
                 RequireClientCertificate = require,
+                TlsProfile = profile switch
+                {
+                    null => old.TlsProfile,
+                    TlsProfile.Intermediate => null, // the default is not written: the file keeps following it
+                    _ => profile,
+                },
+                CipherSuites = profile switch
+                {
+                    null => old.CipherSuites,
+                    TlsProfile.Custom => suites is { Count: > 0 } ? [.. suites.Select(Canonical)] : old.CipherSuites,
+                    _ => null,
+                },
             };
+            if (entry.TlsProfile == TlsProfile.Custom && entry.CipherSuites is not { Length: > 0 })
+            {
+                throw GatewayException.Create("Hostname", "CipherSuiteRequired", GatewayErrorCategory.InvalidArgument,
+                    $"Hostname '{name}' needs cipher suites for the custom TLS profile: give -CipherSuite with IANA names such as TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256.", name);
+            }
             if (entry.RequireClientCertificate && !entry.NegotiateClientCertificate)
             {
                 throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
@@ -128,6 +166,10 @@ public sealed partial class GatewayService
         CertificateId = entry.CertificateId,
         NegotiateClientCertificate = entry.NegotiateClientCertificate,
         RequireClientCertificate = entry.RequireClientCertificate,
+        TlsProfile = entry.TlsProfile ?? TlsProfile.Intermediate,
+        CipherSuites = entry.CipherSuites is { } suites ? suites : [],
         ConfigurationPath = ConfigurationPath,
     };
+
+    private static string Canonical(string suite) => TlsProfiles.TryParse(suite, out var parsed) ? TlsProfiles.NameOf(parsed) : suite;
 }

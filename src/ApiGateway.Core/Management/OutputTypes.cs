@@ -160,5 +160,39 @@ public sealed record GatewayHostname
     public required string CertificateId { get; init; }
     public bool NegotiateClientCertificate { get; init; }
     public bool RequireClientCertificate { get; init; }
+
+    /// <summary>Protocols and cipher suites offered (Intermediate unless set).</summary>
+    public TlsProfile TlsProfile { get; init; }
+
+    /// <summary>For the custom profile: the IANA names of the suites offered; empty otherwise.</summary>
+    public IReadOnlyList<string> CipherSuites { get; init; } = [];
+
+    public string? ConfigurationPath { get; init; }
+}
+
+/// <summary>One connection or request limit of the gateway (the output of Get-/Set-GatewayLimit).</summary>
+public sealed record GatewayLimit
+{
+    /// <summary>The limit's name: the Set-GatewayLimit parameter, and the property in the file's <c>service.limits</c> (camelCase).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The value in force: the configured one, else the default.</summary>
+    public double Value { get; init; }
+
+    /// <summary>This version's default.</summary>
+    public double Default { get; init; }
+
+    /// <summary><c>s</c>, <c>bytes</c>, <c>bytes/s</c> or what is counted.</summary>
+    public required string Unit { get; init; }
+
+    /// <summary>Whether the configuration leaves the limit at its default.</summary>
+    public bool IsDefault { get; init; }
+
+    /// <summary>Whether a running gateway applies a change only after a restart (Stop-Gateway, Start-Gateway).</summary>
+    public bool RequiresRestart { get; init; }
+
+    /// <summary>What the limit protects against.</summary>
+    public required string Description { get; init; }
+
     public string? ConfigurationPath { get; init; }
 }

@@ -19,11 +19,13 @@ internal sealed class BackendForwarder
 {
     private readonly IHttpForwarder _forwarder;
     private readonly ILogger _logger;
+    private readonly BackendOutages _outages;
 
     public BackendForwarder(IHttpForwarder forwarder, ILogger logger)
     {
         _forwarder = forwarder;
         _logger = logger;
+        _outages = new BackendOutages(logger);
     }
 
     public HttpTransformer Transformer { get; } = new GatewayTransformer();
@@ -54,7 +56,10 @@ internal sealed class BackendForwarder
         if (context.Error is not null)
             return Flow.Error; // outbound failed while the response headers were handled
         if (error == ForwarderError.None)
+        {
+            _outages.Succeeded(target);
             return Flow.Continue;
+        }
 
         var exception = http.Features.Get<IForwarderErrorFeature>()?.Exception;
         switch (error)
@@ -68,7 +73,8 @@ internal sealed class BackendForwarder
         if (http.Response.HasStarted)
         {
             // The body was streaming when the backend failed: the client sees a cut response.
-            Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), exception?.Message ?? "the connection broke");
+            if (_outages.IsFirst(target, "ResponseBroken"))
+                Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), (exception?.Message ?? "the connection broke") + BackendOutages.Once);
             return Flow.Continue;
         }
         context.Error = Classify(target, error, exception, settings, step);
@@ -80,13 +86,15 @@ internal sealed class BackendForwarder
         var section = "backend";
         if (error == ForwarderError.RequestTimedOut)
         {
-            Log.BackendTimedOut(_logger, target.Name, target.Authority, settings.Timeout.TotalSeconds);
+            if (_outages.IsFirst(target, "BackendTimeout"))
+                Log.BackendTimedOut(_logger, target.Name, target.Authority, settings.Timeout.TotalSeconds, BackendOutages.Once);
             return new PipelineError(StatusCodes.Status504GatewayTimeout, "BackendTimeout",
-                $"The {target.Describe()} did not answer within {settings.Timeout.TotalSeconds:0} s.", step.ElementName, section, backend: target.Name);
+                $"The {target.Describe()} did not answer within {settings.Timeout.TotalSeconds:0.###} s. Check that it is not overloaded or stuck, or give forward-request a longer timeout (<forward-request timeout=\"60\" />).", step.ElementName, section, backend: target.Name);
         }
         if (Find<BackendCertificateException>(exception) is { } certificateError)
         {
-            Log.BackendTlsFailed(_logger, target.Name, target.Authority, certificateError.Message);
+            if (_outages.IsFirst(target, "BackendCertificateInvalid"))
+                Log.BackendTlsFailed(_logger, target.Name, target.Authority, certificateError.Message + BackendOutages.Once);
             var hint = (certificateError.Errors & System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != 0
                 ? " If the backend uses a self-signed certificate, set -SkipCertificateChainValidation on the backend."
                 : (certificateError.Errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) != 0
@@ -98,18 +106,21 @@ internal sealed class BackendForwarder
         if (Find<AuthenticationException>(exception) is { } tls)
         {
             var detail = Innermost(tls);
-            Log.BackendTlsFailed(_logger, target.Name, target.Authority, detail);
+            if (_outages.IsFirst(target, "BackendTlsHandshakeFailed"))
+                Log.BackendTlsFailed(_logger, target.Name, target.Authority, detail + BackendOutages.Once);
             return new PipelineError(StatusCodes.Status502BadGateway, "BackendTlsHandshakeFailed",
                 $"The TLS handshake with the {target.Describe()} failed: {detail}", step.ElementName, section, backend: target.Name);
         }
         if (Find<SocketException>(exception) is { SocketErrorCode: not (SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown) } socket)
         {
-            Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), socket.Message);
+            if (_outages.IsFirst(target, "BackendConnectionFailure:" + socket.SocketErrorCode))
+                Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), socket.Message + BackendOutages.Once);
             return new PipelineError(StatusCodes.Status502BadGateway, "BackendConnectionFailure",
-                $"The {target.Describe()} cannot be reached at {target.Authority}: {socket.Message}.", step.ElementName, section, backend: target.Name);
+                $"The {target.Describe()} cannot be reached at {target.Authority}: {socket.Message}. Check that it runs and listens there, or {ChangeUrl(target)}.", step.ElementName, section, backend: target.Name);
         }
         var reason = exception is null ? error.ToString() : Innermost(exception);
-        Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), reason);
+        if (_outages.IsFirst(target, "BackendFailed:" + error))
+            Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), reason + BackendOutages.Once);
         if (IsTlsFailure(exception))
         {
             return new PipelineError(StatusCodes.Status502BadGateway, "BackendTlsHandshakeFailed",
@@ -123,6 +134,10 @@ internal sealed class BackendForwarder
         return new PipelineError(StatusCodes.Status502BadGateway, "BackendConnectionFailure",
             $"The request to the {target.Describe()} failed: {reason}{advice}", step.ElementName, section, backend: target.Name);
     }
+
+    private static string ChangeUrl(BackendTarget target) => target.BackendId is { } id
+        ? $"correct its URL (Set-GatewayBackend -BackendId {id} -Url <url>)"
+        : "correct the API's service URL (Set-GatewayApi -ServiceUrl <url>)";
 
     /// <summary>Whether the connection broke after it was made (not a refused connect): how a refused client certificate looks from here.</summary>
     private static bool ClosedEarly(Exception? exception)
@@ -160,6 +175,63 @@ internal sealed class BackendForwarder
         while (e.InnerException is not null)
             e = e.InnerException;
         return ReferenceEquals(e, exception) ? e.Message : $"{exception.Message} {e.Message}";
+    }
+}
+
+/// <summary>
+/// Which backends are failing now, so that an outage is logged once instead of once per request: the first failure
+/// of a kind (refused, timed out, certificate rejected, …) is logged; repeats of the same kind are only counted; the
+/// first success afterwards logs how many requests failed (event 25). A failure of another kind is logged again, so
+/// a backend that goes from refusing connections to a bad certificate says so. The answer to every client is the
+/// same JSON error either way.
+/// </summary>
+internal sealed class BackendOutages(ILogger logger)
+{
+    /// <summary>Appended to the first log line of an outage.</summary>
+    public const string Once = " (logged once: further failures of this backend are counted until it answers again)";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Outage> _failing = new(StringComparer.Ordinal);
+    private int _count;
+
+    /// <summary>Records a failure of <paramref name="kind"/>; true when it should be logged (the first of its kind).</summary>
+    public bool IsFirst(BackendTarget target, string kind)
+    {
+        var key = Key(target);
+        while (true)
+        {
+            if (_failing.TryGetValue(key, out var current))
+            {
+                Interlocked.Increment(ref current.Failures);
+                if (string.Equals(current.Kind, kind, StringComparison.Ordinal))
+                    return false;
+                // Another kind: replace (keeping the count) and log it.
+                if (_failing.TryUpdate(key, new Outage(kind, Volatile.Read(ref current.Failures)), current))
+                    return true;
+                continue;
+            }
+            if (_failing.TryAdd(key, new Outage(kind, 1)))
+            {
+                Interlocked.Increment(ref _count);
+                return true;
+            }
+        }
+    }
+
+    /// <summary>A request to <paramref name="target"/> got an answer: ends its outage, if any (one volatile read otherwise).</summary>
+    public void Succeeded(BackendTarget target)
+    {
+        if (Volatile.Read(ref _count) == 0 || !_failing.TryRemove(Key(target), out var outage))
+            return;
+        Interlocked.Decrement(ref _count);
+        Log.BackendRecovered(logger, target.Name, target.Authority, Volatile.Read(ref outage.Failures));
+    }
+
+    private static string Key(BackendTarget target) => target.Name + "|" + target.Authority;
+
+    private sealed class Outage(string kind, int failures)
+    {
+        public readonly string Kind = kind;
+        public int Failures = failures;
     }
 }
 

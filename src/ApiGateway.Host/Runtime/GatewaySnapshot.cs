@@ -148,6 +148,9 @@ internal sealed class GatewaySnapshot
     public GatewayConfiguration Configuration { get; }
     public long Revision => Configuration.Revision;
     public string ServiceName => Configuration.Service.Name;
+
+    /// <summary>The connection and request limits, every one resolved (configured or default).</summary>
+    public GatewayLimits Limits => field ??= (Configuration.Service.Limits ?? new GatewayLimits()).Resolve();
     public DateTimeOffset LoadedAt { get; }
     public GatewayServices Services { get; }
     public RouteTable Routes { get; }

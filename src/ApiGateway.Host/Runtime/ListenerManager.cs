@@ -13,6 +13,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ApiGateway.Core.Configuration;
 
 namespace ApiGateway.Host.Runtime;
 
@@ -31,6 +33,7 @@ internal sealed class ListenerManager : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Dictionary<EndpointKey, Listener> _running = [];
+    private string? _restartNotice;
 
     public ListenerManager(GatewayRuntime runtime, GatewayRequestHandler handler, ILoggerFactory loggerFactory)
     {
@@ -64,7 +67,7 @@ internal sealed class ListenerManager : IAsyncDisposable
         {
             try
             {
-                _running[group.Key] = await StartAsync(group, cancellationToken).ConfigureAwait(false);
+                _running[group.Key] = await StartAsync(group, next, cancellationToken).ConfigureAwait(false);
                 started.Add(group.Key);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -80,11 +83,11 @@ internal sealed class ListenerManager : IAsyncDisposable
                 await StopAsync(key, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             foreach (var key in displaced)
             {
-                if (_runtime.Current?.FindListener(key) is { } group)
+                if (_runtime.Current is { } current && current.FindListener(key) is { } group)
                 {
                     try
                     {
-                        _running[key] = await StartAsync(group, cancellationToken).ConfigureAwait(false);
+                        _running[key] = await StartAsync(group, current, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
@@ -126,9 +129,54 @@ internal sealed class ListenerManager : IAsyncDisposable
         Log.ListenerStopped(_logger, key.ToString());
     }
 
-    private async Task<Listener> StartAsync(ListenerGroup group, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the limits of <paramref name="current"/> to the running listeners. Kestrel reads the request and HTTP/2
+    /// limits and the timeouts from its options for every new connection and request, so those take effect at once;
+    /// the connection limit and the handshake timeout are fixed when a listener binds, so a change of them waits for
+    /// a restart (logged once, event 23).
+    /// </summary>
+    public void ApplyLimits(GatewaySnapshot current)
+    {
+        var limits = current.Limits;
+        var waiting = new List<string>();
+        foreach (var listener in _running.Values)
+        {
+            ApplyLiveLimits(listener.Options, limits);
+            if (listener.Bound.MaxConcurrentConnections != limits.MaxConcurrentConnections)
+                waiting.Add($"{nameof(GatewayLimits.MaxConcurrentConnections)} {listener.Bound.MaxConcurrentConnections} → {limits.MaxConcurrentConnections}");
+            if (listener.Bound.TlsHandshakeTimeoutSeconds != limits.TlsHandshakeTimeoutSeconds)
+                waiting.Add($"{nameof(GatewayLimits.TlsHandshakeTimeoutSeconds)} {GatewayLimitDescriptor.Format(listener.Bound.TlsHandshakeTimeoutSeconds!.Value)} → {GatewayLimitDescriptor.Format(limits.TlsHandshakeTimeoutSeconds!.Value)}");
+        }
+        var notice = waiting.Count == 0 ? null : string.Join(", ", waiting.Distinct(StringComparer.Ordinal));
+        if (notice is not null && !string.Equals(notice, _restartNotice, StringComparison.Ordinal))
+            Log.LimitsNeedRestart(_logger, notice);
+        _restartNotice = notice;
+    }
+
+    /// <summary>The limits Kestrel reads per connection or request (see <see cref="ApplyLimits"/>).</summary>
+    private static void ApplyLiveLimits(KestrelServerOptions options, GatewayLimits limits)
+    {
+        var l = options.Limits;
+        l.KeepAliveTimeout = TimeSpan.FromSeconds(limits.KeepAliveTimeoutSeconds!.Value);
+        l.RequestHeadersTimeout = TimeSpan.FromSeconds(limits.RequestHeadersTimeoutSeconds!.Value);
+        // Kestrel pauses reading a connection past MaxRequestBufferSize: it must hold a whole request line and headers.
+        l.MaxRequestBufferSize = Math.Max(1024 * 1024, (long)limits.MaxRequestLineSize!.Value + limits.MaxRequestHeadersTotalSize!.Value);
+        l.MaxRequestLineSize = limits.MaxRequestLineSize.Value;
+        l.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSize.Value;
+        l.MaxRequestHeaderCount = limits.MaxRequestHeaderCount!.Value;
+        l.MaxRequestBodySize = limits.MaxRequestBodySize!.Value;
+        var grace = TimeSpan.FromSeconds(limits.DataRateGracePeriodSeconds!.Value);
+        l.MinRequestBodyDataRate = limits.MinRequestBodyDataRate is > 0 and var inRate ? new MinDataRate(inRate, grace) : null;
+        l.MinResponseDataRate = limits.MinResponseDataRate is > 0 and var outRate ? new MinDataRate(outRate, grace) : null;
+        l.Http2.MaxStreamsPerConnection = limits.Http2MaxStreamsPerConnection!.Value;
+        // A single HTTP/2 header may be as large as all headers together are allowed to be.
+        l.Http2.MaxRequestHeaderFieldSize = Math.Max(l.Http2.MaxRequestHeaderFieldSize, Math.Min(limits.MaxRequestHeadersTotalSize.Value, 16 * 1024 * 1024));
+    }
+
+    private async Task<Listener> StartAsync(ListenerGroup group, GatewaySnapshot snapshot, CancellationToken cancellationToken)
     {
         var key = group.Key;
+        var limits = snapshot.Limits;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "ApiGateway.Host" });
         builder.Services.RemoveAll<ILoggerFactory>();
         builder.Services.AddSingleton<ILoggerFactory>(new ListenerLoggerFactory(_loggerFactory));
@@ -138,13 +186,15 @@ internal sealed class ListenerManager : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
+            options.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+            ApplyLiveLimits(options, limits);
             void Configure(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
                     OnConnection = context => OnConnection(key, context),
-                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                    HandshakeTimeout = TimeSpan.FromSeconds(limits.TlsHandshakeTimeoutSeconds!.Value),
                 });
             }
             switch (key.Address)
@@ -173,7 +223,13 @@ internal sealed class ListenerManager : IAsyncDisposable
         }
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
         Log.ListenerStarted(_logger, string.Join(", ", addresses), string.Join(", ", group.Hosts.Select(h => h.HostName)));
-        return new Listener(app, addresses);
+        foreach (var host in group.Hosts)
+        {
+            if (host.Offer.Warning is { } warning)
+                Log.TlsOfferWarning(_logger, warning);
+        }
+        var kestrel = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
+        return new Listener(app, addresses, kestrel, limits);
     }
 
     private ValueTask<SslServerAuthenticationOptions> OnConnection(EndpointKey key, TlsHandshakeCallbackContext context)
@@ -192,6 +248,8 @@ internal sealed class ListenerManager : IAsyncDisposable
         {
             ServerCertificateContext = host.ServerCertificate,
             ApplicationProtocols = Alpn,
+            EnabledSslProtocols = host.Offer.Protocols,
+            CipherSuitesPolicy = host.Offer.CipherSuites,
             AllowRenegotiation = false,
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
         };
@@ -216,7 +274,8 @@ internal sealed class ListenerManager : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAllAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
 
-    private sealed record Listener(WebApplication App, IReadOnlyList<string> Addresses);
+    /// <summary>A running listener, its live Kestrel options and the limits it was bound with.</summary>
+    private sealed record Listener(WebApplication App, IReadOnlyList<string> Addresses, KestrelServerOptions Options, GatewayLimits Bound);
 }
 
 /// <summary>

@@ -19,8 +19,9 @@ internal readonly record struct EndpointKey(string Address, int Port)
 /// <summary>The TLS settings of one hostname.</summary>
 internal sealed class HostnameTls
 {
-    public HostnameTls(string hostName, int port, ClientCertificateNegotiation mode, ServedCertificate certificate)
+    public HostnameTls(string hostName, int port, ClientCertificateNegotiation mode, ServedCertificate certificate, TlsOffer offer)
     {
+        Offer = offer;
         HostName = hostName;
         Port = port;
         Mode = mode;
@@ -32,6 +33,9 @@ internal sealed class HostnameTls
     public int Port { get; }
     public ClientCertificateNegotiation Mode { get; }
     public ServedCertificate Certificate { get; }
+
+    /// <summary>Protocols and cipher suites of the hostname's TLS profile.</summary>
+    public TlsOffer Offer { get; }
 
     /// <summary>The server certificate with its chain, ready for SslStream.</summary>
     public SslStreamCertificateContext ServerCertificate { get; }

@@ -221,10 +221,15 @@ internal sealed class SnapshotBuilder
                 _errors.Add($"Hostname '{hostname.HostName}' presents certificate '{hostname.CertificateId}', but what was loaded for it has no private key.");
                 continue;
             }
+            if (!TlsOffer.TryCreate(hostname, out var offer, out var offerError))
+            {
+                _errors.Add(offerError!);
+                continue;
+            }
             HostnameTls tls;
             try
             {
-                tls = new HostnameTls(hostname.HostName, hostname.Port, HandshakeDecision.ModeOf(hostname.NegotiateClientCertificate, hostname.RequireClientCertificate), certificate);
+                tls = new HostnameTls(hostname.HostName, hostname.Port, HandshakeDecision.ModeOf(hostname.NegotiateClientCertificate, hostname.RequireClientCertificate), certificate, offer);
             }
             catch (Exception ex) when (ex is CryptographicException or NotSupportedException or ArgumentException)
             {

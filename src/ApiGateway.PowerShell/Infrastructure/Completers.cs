@@ -110,3 +110,14 @@ public sealed class HostNameCompleter : IdCompleter
 {
     private protected override IdKind Kind => IdKind.Hostname;
 }
+
+/// <summary>Completes limit names (<c>-Reset</c>, Get-GatewayLimit <c>-Name</c>) from the catalog; they need no configuration.</summary>
+public sealed class LimitNameCompleter : IArgumentCompleter
+{
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        GatewayLimits.Catalog
+            .Where(l => l.Name.StartsWith(wordToComplete ?? string.Empty, StringComparison.OrdinalIgnoreCase))
+            .Select(l => new CompletionResult(l.Name, l.Name, CompletionResultType.ParameterValue, $"{l.Name} (default {GatewayLimitDescriptor.Format(l.Default)} {l.Unit})"))
+            .ToList();
+}

@@ -38,7 +38,8 @@ internal sealed class TestBackend : IAsyncDisposable
         X509Certificate2? certificate = null,
         string[]? requireClientThumbprints = null,
         Func<HttpContext, Task>? handler = null,
-        bool https = true)
+        bool https = true,
+        Func<X509Certificate2>? certificateSelector = null)
     {
         certificate ??= TestCertificates.Create("CN=test-backend", serverAuth: true, dnsNames: ["127.0.0.1", "localhost"]);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -49,7 +50,10 @@ internal sealed class TestBackend : IAsyncDisposable
                 return;
             listen.UseHttps(options =>
             {
-                options.ServerCertificate = certificate;
+                if (certificateSelector is null)
+                    options.ServerCertificate = certificate;
+                else
+                    options.ServerCertificateSelector = (_, _) => certificateSelector();
                 if (requireClientThumbprints is not null)
                 {
                     options.ClientCertificateMode = ClientCertificateMode.RequireCertificate;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.PowerShell.Infrastructure;
 
@@ -49,6 +50,15 @@ public sealed class SetGatewayHostnameCommand : GatewayCmdlet
     [Parameter]
     public bool? RequireClientCertificate { get; set; }
 
+    /// <summary>Protocols and cipher suites: Intermediate (the default), Modern (TLS 1.3 only) or Custom (with -CipherSuite).</summary>
+    [Parameter]
+    public TlsProfile? TlsProfile { get; set; }
+
+    /// <summary>IANA names of the cipher suites of the custom profile, in order of preference; implies -TlsProfile Custom.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CipherSuite { get; set; }
+
     /// <summary>Output the hostname.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -71,5 +81,7 @@ public sealed class SetGatewayHostnameCommand : GatewayCmdlet
         CertificateId = CertificateId,
         NegotiateClientCertificate = NegotiateClientCertificate,
         RequireClientCertificate = RequireClientCertificate,
+        TlsProfile = TlsProfile,
+        CipherSuites = CipherSuite,
     });
 }
