@@ -29,6 +29,8 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         ("Get-GatewayCaCertificate", "Get-GatewayCaCertificate -Context $context"),
         ("Set-GatewayHostname", "Set-GatewayHostname -Context $context -HostName localhost -Port $port -ListenAddress 127.0.0.1 -CertificateId server-tls -PassThru"),
         ("Get-GatewayHostname", "Get-GatewayHostname -Context $context"),
+        ("Set-GatewayLimit", "Set-GatewayLimit -Context $context -KeepAliveTimeoutSeconds 60 -PassThru"),
+        ("Get-GatewayLimit", "Get-GatewayLimit -Context $context -Name KeepAlive*"),
         ("New-GatewayBackendCredential", "New-GatewayBackendCredential -CertificateId server-tls"),
         ("New-GatewayBackend", "New-GatewayBackend -Context $context -BackendId billing -Url https://billing.internal/ -Protocol http"),
         ("Get-GatewayBackend", "Get-GatewayBackend -Context $context"),
