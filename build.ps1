@@ -43,11 +43,18 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
+# Test steps that failed; the later test steps still run, so one run reports every failure, and the script fails at the end.
+$script:FailedSteps = [System.Collections.Generic.List[string]]::new()
+
 function Invoke-Step {
-    param([string] $Name, [scriptblock] $Command)
+    param([string] $Name, [scriptblock] $Command, [switch] $ContinueOnFailure)
     Write-Host "==> $Name" -ForegroundColor Cyan
     & $Command
-    if ($LASTEXITCODE -ne 0) { throw "$Name failed (exit code $LASTEXITCODE)." }
+    if ($LASTEXITCODE -ne 0) {
+        if (-not $ContinueOnFailure) { throw "$Name failed (exit code $LASTEXITCODE)." }
+        Write-Host "$Name failed (exit code $LASTEXITCODE)." -ForegroundColor Red
+        $script:FailedSteps.Add("$Name (exit code $LASTEXITCODE)")
+    }
 }
 
 # The pwsh this script runs in, as a command line for a child process: the dotnet tool runs as `dotnet pwsh.dll`.
@@ -108,9 +115,9 @@ if ($Task -in 'Test', 'All') {
     if (-not (Test-Path -LiteralPath $manifest)) { throw "No built module at $manifest. Run ./build.ps1 -Task Build first." }
     Remove-Item -LiteralPath $results -Recurse -Force -ErrorAction SilentlyContinue
     $junit = 'junit;LogFilePath={0}' -f (Join-Path $results 'xunit/{assembly}.xml')
-    Invoke-Step 'dotnet test (xunit)' { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration --nologo --logger $junit --logger 'console;verbosity=normal' }
+    Invoke-Step 'dotnet test (xunit)' -ContinueOnFailure { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration --nologo --logger $junit --logger 'console;verbosity=normal' }
     Write-Host '==> PowerShell parser (every .ps1, .psm1, .psd1)' -ForegroundColor Cyan
-    Test-PowerShellSyntax
+    try { Test-PowerShellSyntax } catch { Write-Host $_ -ForegroundColor Red; $script:FailedSteps.Add('PowerShell parser') }
 }
 
 if ($Task -in 'Test', 'Pester', 'All') {
@@ -141,12 +148,16 @@ exit 0
     $pwsh = @(Get-PwshCommandLine)
     $pwshArguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $pester)
     try {
-        Invoke-Step "Pester (tests/Pester, $pesterManifest)" { & $pwsh[0] @pwshArguments }
+        Invoke-Step "Pester (tests/Pester, $pesterManifest)" -ContinueOnFailure { & $pwsh[0] @pwshArguments }
     }
     finally {
         Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH, Env:APIGATEWAY_PESTER_MODULE, Env:APIGATEWAY_PESTER_RESULT -ErrorAction SilentlyContinue
     }
     Write-Host "Test results: $results"
+}
+
+if ($script:FailedSteps.Count -gt 0) {
+    throw "Failed: $($script:FailedSteps -join '; ')."
 }
 
 if ($Task -eq 'Bench') {
