@@ -82,6 +82,63 @@ public sealed class ApiOperationsTests : ServiceTestBase
     }
 
     [Fact]
+    public void Description_IsStored_ChangedByASet_AndClearedByAnEmptyOne()
+    {
+        var created = Service.NewApi(new ApiDefinition { ApiId = "a", Path = "a", ServiceUrl = "https://a.example.com/", Description = "Orders, v1" });
+        Assert.Equal("Orders, v1", created.Description);
+        Assert.Equal("Orders, v1", Service.Read().Apis["a"].Description);
+
+        Assert.Equal("Orders, v1", Service.SetApi("a", new ApiDefinition { Path = "a2" }).Description);
+        Assert.Equal("v2", Service.SetApi("a", new ApiDefinition { Description = "v2" }).Description);
+        Assert.Null(Service.SetApi("a", new ApiDefinition { Description = "" }).Description);
+        Assert.Null(Service.Read().Apis["a"].Description);
+    }
+
+    [Fact]
+    public void Output_HasAzsNameAndProtocols()
+    {
+        var api = Service.NewApi(new ApiDefinition { ApiId = "a", DisplayName = "Echo API", Path = "echo", ServiceUrl = "https://a.example.com/" });
+
+        Assert.Equal("Echo API", api.Name);
+        Assert.Equal([ApiProtocol.Https], api.Protocols);
+        Assert.Equal(api, Service.GetApis("a").Single());
+    }
+
+    [Fact]
+    public void Protocols_OnlyHttpsIsOffered()
+    {
+        Assert.Equal("a", Service.NewApi(new ApiDefinition { ApiId = "a", Path = "a", ServiceUrl = "https://a.example.com/", Protocols = [ApiProtocol.Https, ApiProtocol.Https] }).ApiId);
+        var before = ConfigurationBytes();
+
+        var mixed = Fails(() => Service.NewApi(new ApiDefinition { ApiId = "b", Path = "b", ServiceUrl = "https://b.example.com/", Protocols = [ApiProtocol.Http, ApiProtocol.Https] }));
+        var none = Fails(() => Service.SetApi("a", new ApiDefinition { Protocols = [] }));
+        var http = Fails(() => Service.SetApi("a", new ApiDefinition { Protocols = [ApiProtocol.Http] }));
+
+        Assert.Equal("ApiProtocolNotSupported", mixed.ErrorId);
+        Assert.Equal(GatewayErrorCategory.InvalidArgument, mixed.Category);
+        Assert.Equal("API 'b' cannot be offered over http, https: the gateway serves APIs over https only (it listens on HTTPS hostnames, for mutual TLS). Give -Protocols https, or leave -Protocols out.", mixed.Message);
+        Assert.Contains("over no protocol", none.Message, StringComparison.Ordinal);
+        Assert.Equal("ApiProtocolNotSupported", http.ErrorId);
+        Assert.Equal(before, ConfigurationBytes());
+    }
+
+    [Fact]
+    public void GetByDisplayName_MatchesWithoutRegardToCaseAndWithWildcards()
+    {
+        Service.NewApi(new ApiDefinition { ApiId = "b", DisplayName = "Orders [beta]", Path = "b", ServiceUrl = "https://b.example.com/" });
+        Service.NewApi(new ApiDefinition { ApiId = "a", DisplayName = "Orders", Path = "a", ServiceUrl = "https://a.example.com/" });
+        Service.NewApi(new ApiDefinition { ApiId = "c", DisplayName = "Billing", Path = "c", ServiceUrl = "https://c.example.com/" });
+
+        Assert.Equal(["a"], Service.GetApisByDisplayName("orders").Select(a => a.ApiId));
+        Assert.Equal(["a", "b"], Service.GetApisByDisplayName("Orders*").Select(a => a.ApiId));
+        Assert.Equal(["b"], Service.GetApisByDisplayName("Orders `[beta`]").Select(a => a.ApiId));
+        Assert.Empty(Service.GetApisByDisplayName("Nothing*"));
+        var error = Fails(() => Service.GetApisByDisplayName("Orders v2"));
+        Assert.Equal("ApiNotFound", error.ErrorId);
+        Assert.Equal("No API has the display name 'Orders v2'. Get-GatewayApi lists the ones there are; -DisplayName takes wildcards, e.g. 'Orders*'.", error.Message);
+    }
+
+    [Fact]
     public void Remove_RemovesTheApiAndItsPolicy()
     {
         Service.NewApi(new ApiDefinition { ApiId = "a", Path = "a", ServiceUrl = "https://a.example.com/" });

@@ -55,6 +55,7 @@ public sealed class PolicyAndHostnameCommandTests : CommandTestBase
     public void SetPolicy_InvalidDocument_ReportsEveryErrorAndKeepsThePreviousPolicy()
     {
         Service.NewApi(new ApiDefinition { ApiId = "orders", Path = "orders", ServiceUrl = "https://o.internal/" });
+        Service.SetPolicy("orders", ClientCertificatePolicy);
         var before = Service.GetPolicy("orders")!.Policy;
 
         var ex = Assert.Throws<GatewayException>(() => new SetGatewayPolicyCommand { ApiId = "orders", Policy = "<policies><inbound><no-such-policy /></inbound><bogus /></policies>" }.Set(Service, Resolve));

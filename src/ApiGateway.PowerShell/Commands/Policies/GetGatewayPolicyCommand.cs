@@ -50,7 +50,7 @@ public sealed class GetGatewayPolicyCommand : GatewayCmdlet
                 WriteObject(policy);
             return;
         }
-        if (TryInvoke(() => Save(policy, ResolvePath), out var warning) && warning is not null)
+        if (TryInvoke(() => Save(policy, ResolvePath, Force.IsPresent), out var warning) && warning is not null)
             WriteWarning(warning);
     }
 
@@ -58,8 +58,11 @@ public sealed class GetGatewayPolicyCommand : GatewayCmdlet
     internal GatewayPolicy? Get(GatewayService service) =>
         service.GetPolicy(string.IsNullOrEmpty(ApiId) ? null : ApiId, PolicyFormats.Parse(Format));
 
-    /// <summary>Writes <paramref name="policy"/> to -SaveAs; when there is none, nothing is written and the warning says so.</summary>
-    internal string? Save(GatewayPolicy? policy, Func<string, string> resolvePath)
+    /// <summary>
+    /// Writes <paramref name="policy"/> to -SaveAs (over an existing file only with <paramref name="force"/>); when
+    /// there is none, nothing is written and the returned warning says so.
+    /// </summary>
+    internal string? Save(GatewayPolicy? policy, Func<string, string> resolvePath, bool force)
     {
         ArgumentNullException.ThrowIfNull(resolvePath);
         var path = resolvePath(SaveAs ?? throw new ArgumentException("Give the file to write with -SaveAs."));
@@ -68,7 +71,7 @@ public sealed class GetGatewayPolicyCommand : GatewayCmdlet
             var owner = string.IsNullOrEmpty(ApiId) ? "The configuration has no global policy of its own" : $"API '{ApiId}' has no policy of its own";
             return $"{owner} (the default applies), so nothing was written to '{path}'.";
         }
-        PolicySource.WriteFile(path, policy.Policy, Force);
+        PolicySource.WriteFile(path, policy.Policy, force);
         return null;
     }
 }
