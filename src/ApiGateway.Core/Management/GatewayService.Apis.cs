@@ -81,20 +81,14 @@ public sealed partial class GatewayService
 
     /// <summary>
     /// APIs whose display name matches <paramref name="displayName"/> (wildcards allowed, without regard to case), in
-    /// id order; display names need not be unique. Az's Get-AzApiManagementApi -Name.
+    /// id order, as Get-AzApiManagementApi -Name. A display name is not an identity (several APIs may share one), so
+    /// this is a search: no match is an empty list, as in Az, not an error as for an id.
     /// </summary>
     public IReadOnlyList<GatewayApi> GetApisByDisplayName(string displayName)
     {
         ArgumentException.ThrowIfNullOrEmpty(displayName);
         var wildcard = new Wildcard(displayName);
-        var result = Read().Apis.Where(p => wildcard.IsMatch(p.Value.DisplayName)).Select(p => ToOutput(p.Key, p.Value)).ToList();
-        if (result.Count == 0 && !Wildcard.ContainsWildcard(displayName))
-        {
-            throw GatewayException.Create("Api", "NotFound", GatewayErrorCategory.NotFound,
-                $"No API has the display name '{Wildcard.Unescape(displayName)}'. {ListApis} lists the ones there are; -DisplayName takes wildcards, e.g. 'Orders*'.",
-                displayName);
-        }
-        return result;
+        return Read().Apis.Where(p => wildcard.IsMatch(p.Value.DisplayName)).Select(p => ToOutput(p.Key, p.Value)).ToList();
     }
 
     /// <summary>Changes what <paramref name="definition"/> gives of API <paramref name="apiId"/>.</summary>
