@@ -35,6 +35,7 @@
         'Set-ApiGatewayCredential'
         'Get-GatewayPolicy'
         'Set-GatewayPolicy'
+        'Remove-GatewayPolicy'
         'Set-GatewayHostname'
         'Get-GatewayHostname'
         'Remove-GatewayHostname'

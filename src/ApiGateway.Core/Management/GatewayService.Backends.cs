@@ -37,8 +37,10 @@ public sealed partial class GatewayService
         var url = RequireUrl(definition.Url, definition.BackendId ?? "new");
         string id = definition.BackendId ?? string.Empty;
         BackendEntry entry = null!;
+        GatewayConfiguration configuration = null!;
         Change("Backend", before =>
         {
+            configuration = before;
             if (definition.BackendId is not null && before.Backends.ContainsKey(definition.BackendId))
             {
                 throw GatewayException.Create("Backend", "Exists", GatewayErrorCategory.AlreadyExists,
@@ -60,13 +62,14 @@ public sealed partial class GatewayService
             };
             return before with { Backends = before.Backends.Add(id, entry) };
         });
-        return ToOutput(id, entry);
+        return ToOutput(id, entry, configuration);
     }
 
     /// <summary>Backends whose id matches <paramref name="backendId"/> (wildcards allowed; null: all).</summary>
     public IReadOnlyList<GatewayBackend> GetBackends(string? backendId = null)
     {
-        var result = Match(Read().Backends, backendId).Select(p => ToOutput(p.Key, p.Value)).ToList();
+        var configuration = Read();
+        var result = Match(configuration.Backends, backendId).Select(p => ToOutput(p.Key, p.Value, configuration)).ToList();
         RequireFound(result.Count, backendId, "Backend", "Backend", ListBackends);
         return result;
     }
@@ -81,8 +84,10 @@ public sealed partial class GatewayService
         var url = definition.Url is null ? null : RequireUrl(definition.Url, backendId);
         string id = backendId;
         BackendEntry entry = null!;
+        GatewayConfiguration configuration = null!;
         Change("Backend", before =>
         {
+            configuration = before;
             if (!before.Backends.TryGetValue(backendId, out var old))
                 throw NotFound("Backend", "Backend", backendId, ListBackends);
             id = before.Backends.Keys.First(k => Ids.Comparer.Equals(k, backendId));
@@ -103,7 +108,7 @@ public sealed partial class GatewayService
             };
             return before with { Backends = before.Backends.SetItem(id, entry) };
         });
-        return ToOutput(id, entry);
+        return ToOutput(id, entry, configuration);
     }
 
     /// <summary>Removes a backend; refused (<c>BackendInUse</c>) while an API or a policy uses it.</summary>
@@ -124,7 +129,7 @@ public sealed partial class GatewayService
                     $"Backend '{id}' is used by {JoinAnd(users)}. Point {(users.Count == 1 ? "it" : "them")} at another backend first,{example} then remove it.", id)
                 { Details = users };
             }
-            removed = ToOutput(id, entry);
+            removed = ToOutput(id, entry, before);
             return before with { Backends = before.Backends.Remove(id) };
         });
         return removed;
@@ -228,7 +233,8 @@ public sealed partial class GatewayService
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private GatewayBackend ToOutput(string id, BackendEntry entry) => new()
+    /// <summary>The backend as the cmdlets show it; <paramref name="configuration"/> resolves certificate ids to thumbprints.</summary>
+    private GatewayBackend ToOutput(string id, BackendEntry entry, GatewayConfiguration configuration) => new()
     {
         BackendId = id,
         Url = entry.Url,
@@ -246,6 +252,11 @@ public sealed partial class GatewayService
             AuthorizationHeaderScheme = c.Authorization?.Scheme,
             HasAuthorizationHeaderParameter = c.Authorization?.ParameterSecret is not null,
             StoredParameterSecret = c.Authorization?.ParameterSecret,
+            Certificate = [.. c.CertificateIds
+                .Select(certificateId => configuration.Certificates.TryGetValue(certificateId, out var certificate) ? certificate.Thumbprint : null)
+                .OfType<string>()
+                .Concat(c.CertificateThumbprints)
+                .Distinct(StringComparer.OrdinalIgnoreCase)],
         } : null,
         ConfigurationPath = ConfigurationPath,
     };

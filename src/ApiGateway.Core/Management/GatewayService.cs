@@ -43,7 +43,12 @@ public sealed partial class GatewayService
     /// </summary>
     public OperationResult<GatewayContextInfo> Open(string? serviceName = null)
     {
-        var initial = new GatewayConfiguration { Service = new ServiceSettings { Name = string.IsNullOrWhiteSpace(serviceName) ? "apigateway" : serviceName.Trim() } };
+        // The default global policy is written out, so that the file shows what every API inherits.
+        var initial = new GatewayConfiguration
+        {
+            Service = new ServiceSettings { Name = string.IsNullOrWhiteSpace(serviceName) ? "apigateway" : serviceName.Trim() },
+            Policy = PolicyTemplates.Global,
+        };
         var (configuration, created) = _store.CreateIfMissing(initial);
         var warnings = new List<string>();
         if (!created && !string.IsNullOrWhiteSpace(serviceName) && !string.Equals(serviceName.Trim(), configuration.Service.Name, StringComparison.Ordinal))

@@ -41,7 +41,8 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         ("Set-ApiGatewayCredential", "Set-ApiGatewayCredential -Context $context -ApiId orders -CertificateId server-tls -PassThru"),
         ("Get-GatewayCertificateReference", "Get-GatewayCertificateReference -Context $context -CertificateId server-tls"),
         ("Set-GatewayPolicy", "Set-GatewayPolicy -Context $context -ApiId orders -Policy '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>' -PassThru"),
-        ("Get-GatewayPolicy", "Get-GatewayPolicy -Context $context"),
+        ("Get-GatewayPolicy", "Get-GatewayPolicy -Context $context -ApiId orders"),
+        ("Remove-GatewayPolicy", "Remove-GatewayPolicy -Context $context -ApiId orders -Force -PassThru"),
         ("Start-Gateway", "Start-Gateway -Context $context -TimeoutSec 120"),
         ("Get-GatewayStatus", "Get-GatewayStatus -Context $context"),
         ("Stop-Gateway", "Stop-Gateway -Context $context -PassThru"),
@@ -107,7 +108,7 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         { "GatewayCaCertificate", "Add-GatewayCaCertificate -Context $context -CertificateId clients-root -Certificate $ca -WarningAction SilentlyContinue", ["CertificateId", "StoreName", "Subject"] },
         { "GatewayBackend", "New-GatewayBackend -Context $context -BackendId billing -Url https://billing.internal/ -Protocol http", ["BackendId", "Url"] },
         { "GatewayApi", "New-GatewayApi -Context $context -ApiId orders -Path orders -ServiceUrl https://orders.internal/", ["ApiId", "Path"] },
-        { "GatewayPolicy", "Get-GatewayPolicy -Context $context", ["Scope"] },
+        { "GatewayPolicy", "Set-GatewayPolicy -Context $context -Policy '<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>' -PassThru", ["Scope"] },
         { "GatewayStatus", "Get-GatewayStatus -Context $context", ["State", "Revision"] },
     };
 

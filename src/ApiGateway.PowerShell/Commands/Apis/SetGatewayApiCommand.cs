@@ -30,10 +30,15 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     [ValidateNotNull]
     public GatewayApi[] InputObject { get; set; } = null!;
 
-    /// <summary>New display name.</summary>
+    /// <summary>New display name. <c>-Name</c> is Az's name for it.</summary>
     [Parameter]
+    [Alias("Name")]
     [ValidateNotNullOrEmpty]
     public string? DisplayName { get; set; }
+
+    /// <summary>New description ('' clears it).</summary>
+    [Parameter]
+    public string? Description { get; set; }
 
     /// <summary>New URL suffix ('' is the root).</summary>
     [Parameter]
@@ -50,6 +55,11 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     [ArgumentCompleter(typeof(BackendIdCompleter))]
     [ValidateNotNullOrEmpty]
     public string? BackendId { get; set; }
+
+    /// <summary>Az's -Protocols: only https is offered, anything else is refused.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public ApiProtocol[]? Protocols { get; set; }
 
     /// <summary>Output the changed API.</summary>
     [Parameter]
@@ -74,8 +84,10 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     internal GatewayApi Change(GatewayService service, string apiId) => service.SetApi(apiId, new ApiDefinition
     {
         DisplayName = DisplayName,
+        Description = Description,
         Path = Path,
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
+        Protocols = Protocols,
     });
 }
