@@ -86,13 +86,13 @@ public static class GatewayProcess
         var config = Path.GetFullPath(configurationPath);
         if (!File.Exists(config))
         {
-            throw GatewayException.Create("Configuration", "NotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Configuration", "NotFound", GatewayErrorCategory.NotFound,
                 $"The configuration file '{config}' does not exist. Create it with New-GatewayContext -Path '{config}'.", config);
         }
         var status = GetStatus(config);
         if (status.IsRunning)
         {
-            throw GatewayException.Create("Gateway", "AlreadyRunning", GatewayErrorCategory.InvalidOperation,
+            throw new GatewayException("Gateway", "AlreadyRunning", GatewayErrorCategory.InvalidOperation,
                 $"A gateway (process {status.Pid}) already serves '{config}'{(status.ListeningUrls.Count > 0 ? " at " + string.Join(", ", status.ListeningUrls) : string.Empty)}. It picks up configuration changes by itself; to restart it, run Stop-Gateway first.",
                 status.Pid);
         }
@@ -102,7 +102,7 @@ public static class GatewayProcess
         var host = Path.GetFullPath(options.HostPath ?? DefaultHostPath);
         if (!File.Exists(host))
         {
-            throw GatewayException.Create("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
                 $"The gateway host '{host}' does not exist. The ApiGateway module ships it in its 'host' folder; reinstall the module, or give the path of ApiGateway.Host.dll with -HostPath.",
                 host);
         }
@@ -155,7 +155,7 @@ public static class GatewayProcess
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            throw GatewayException.Create("Gateway", "StartFailed", GatewayErrorCategory.InvalidOperation,
+            throw new GatewayException("Gateway", "StartFailed", GatewayErrorCategory.InvalidOperation,
                 $"'{muxer}' could not be started: {ex.Message}", muxer, ex);
         }
         process.StandardInput.Close();
@@ -174,7 +174,7 @@ public static class GatewayProcess
                 lines.AddRange(ReadLogTail(logPath, logStart));
                 lines = lines.Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
                 var shown = lines.Count == 0 ? $" It printed nothing; see '{logPath}'." : ":" + Environment.NewLine + string.Join(Environment.NewLine, lines.Select(l => "  " + l));
-                throw new GatewayException("GatewayStartFailed", "StartFailed", GatewayErrorCategory.InvalidOperation,
+                throw new GatewayException("Gateway", "StartFailed", GatewayErrorCategory.InvalidOperation,
                     $"The gateway for '{config}' exited with code {process.ExitCode} before it was ready{shown}", config)
                 { Details = lines };
             }
@@ -202,7 +202,7 @@ public static class GatewayProcess
                 {
                     // It exited just now.
                 }
-                throw GatewayException.Create("Gateway", "StartTimeout", GatewayErrorCategory.Unavailable,
+                throw new GatewayException("Gateway", "StartTimeout", GatewayErrorCategory.Unavailable,
                     $"The gateway for '{config}' did not report ready within {timeout.TotalSeconds:0} s and was stopped. See its log '{logPath}'.", config);
             }
         }
@@ -295,7 +295,7 @@ public static class GatewayProcess
             {
                 ConfigurationPath = config,
                 IsRunning = true,
-                State = "NotResponding",
+                State = GatewayState.NotResponding,
                 Pid = state.Pid,
                 StartedAt = state.StartedAt,
                 ListeningUrls = state.ListeningUrls,
@@ -308,7 +308,7 @@ public static class GatewayProcess
         {
             ConfigurationPath = config,
             IsRunning = true,
-            State = document.State == "stopping" ? "Stopping" : "Running",
+            State = document.State == GatewayState.Stopping ? GatewayState.Stopping : GatewayState.Running,
             Pid = document.Pid,
             ServiceName = document.ServiceName,
             Revision = document.Revision,

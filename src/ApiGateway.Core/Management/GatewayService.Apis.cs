@@ -31,7 +31,7 @@ public sealed partial class GatewayService
         RequireValidId("Api", definition.ApiId, "API id");
         if (definition.Path is null)
         {
-            throw GatewayException.Create("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
                 "An API needs a path (-Path): the URL suffix it is reached under, e.g. 'orders'; '' is the root.", definition.ApiId);
         }
         var path = RequirePath(definition.Path, definition.ApiId ?? "new");
@@ -42,7 +42,7 @@ public sealed partial class GatewayService
         {
             if (definition.ApiId is not null && before.Apis.ContainsKey(definition.ApiId))
             {
-                throw GatewayException.Create("Api", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("Api", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"API '{definition.ApiId}' already exists. Choose another id, or change it with Set-GatewayApi -ApiId {definition.ApiId}.", definition.ApiId);
             }
             id = definition.ApiId ?? Ids.Generate(definition.DisplayName ?? (path.Length == 0 ? "root" : path), "api", before.Apis.ContainsKey);
@@ -145,7 +145,7 @@ public sealed partial class GatewayService
                 var match = before.Certificates.FirstOrDefault(p => string.Equals(p.Value.Thumbprint, normalizedThumbprint, StringComparison.OrdinalIgnoreCase));
                 if (match.Key is null)
                 {
-                    throw GatewayException.Create("Certificate", "NotFound", GatewayErrorCategory.NotFound,
+                    throw new GatewayException("Certificate", "NotFound", GatewayErrorCategory.NotFound,
                         $"No uploaded certificate has thumbprint {normalizedThumbprint}. Add it with Add-GatewayCertificate first, or give -CertificateId.", normalizedThumbprint);
                 }
                 if (!match.Value.HasPrivateKey)
@@ -159,7 +159,7 @@ public sealed partial class GatewayService
     }
 
     private static GatewayException NoPrivateKeyForCredential(string apiId, string what, string certificateId) =>
-        GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+        new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
             $"API '{apiId}' cannot present {what} to its backend: it has no private key. Replace it with a PFX that holds the key (Set-GatewayCertificate -CertificateId {certificateId} -PfxFilePath ...).",
             certificateId);
 
@@ -207,7 +207,7 @@ public sealed partial class GatewayService
         var normalized = ApiPaths.Normalize(path);
         if (!ApiPaths.IsValid(normalized))
         {
-            throw GatewayException.Create("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' cannot have the path '{path}': {ApiPaths.Rule}. For example 'orders' or 'billing/v2'.", path);
         }
         return normalized;
@@ -217,17 +217,17 @@ public sealed partial class GatewayService
     {
         if (definition.ServiceUrl is not null && definition.BackendId is not null)
         {
-            throw GatewayException.Create("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' forwards either to a service URL or to a backend: give -ServiceUrl or -BackendId, not both.", apiId);
         }
         if (creating && definition.ServiceUrl is null && definition.BackendId is null)
         {
-            throw GatewayException.Create("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' needs somewhere to forward to: give -ServiceUrl <absolute URL> or -BackendId <backend>.", apiId);
         }
         if (definition.ServiceUrl is { } url && !ConfigurationValidator.IsHttpUrl(url))
         {
-            throw GatewayException.Create("Api", "InvalidServiceUrl", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidServiceUrl", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' must have an absolute https or http service URL, not '{url}'. For example https://contoso.com/orders.", url);
         }
     }
@@ -237,7 +237,7 @@ public sealed partial class GatewayService
         var other = configuration.Apis.FirstOrDefault(p => !Ids.Comparer.Equals(p.Key, apiId) && string.Equals(p.Value.Path, path, StringComparison.OrdinalIgnoreCase));
         if (other.Key is not null)
         {
-            throw GatewayException.Create("Api", "PathInUse", GatewayErrorCategory.AlreadyExists,
+            throw new GatewayException("Api", "PathInUse", GatewayErrorCategory.AlreadyExists,
                 $"API '{other.Key}' already has the path '{other.Value.Path}'. Give API '{apiId}' another -Path; paths are unique (without regard to case).", path);
         }
     }
@@ -246,7 +246,7 @@ public sealed partial class GatewayService
     {
         if (backendId is not null && !configuration.Backends.ContainsKey(backendId))
         {
-            throw GatewayException.Create("Backend", "NotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Backend", "NotFound", GatewayErrorCategory.NotFound,
                 $"API '{apiId}' cannot use backend '{backendId}': it does not exist. Create it with New-GatewayBackend -BackendId {backendId} -Url <url>, or see {ListBackends}.", backendId);
         }
     }

@@ -39,7 +39,7 @@ public sealed partial class GatewayService
         {
             if (certificateId is not null && before.Certificates.ContainsKey(certificateId))
             {
-                throw GatewayException.Create("Certificate", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("Certificate", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"Certificate '{certificateId}' already exists. Choose another id, or replace its content with Set-GatewayCertificate -CertificateId {certificateId}.",
                     certificateId);
             }
@@ -108,7 +108,7 @@ public sealed partial class GatewayService
                 var presenters = references.Where(r => r.Usage is CertificateUsage.ServerCertificate or CertificateUsage.GatewayCredential or CertificateUsage.BackendCredential).ToList();
                 if (presenters.Count > 0)
                 {
-                    throw GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+                    throw new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
                         $"The new content of certificate '{id}' has no private key, but {JoinAnd(presenters.Select(r => r.Describe()).ToList())} present{(presenters.Count == 1 ? "s" : string.Empty)} it. Give a PFX with its key, or a PEM certificate with -KeyFilePath.",
                         id);
                 }
@@ -122,7 +122,7 @@ public sealed partial class GatewayService
                 var who = JoinAnd(byThumbprint.Select(r => r.Describe()).ToList());
                 if (!twin)
                 {
-                    throw new GatewayException("CertificateReferencedByThumbprint", "ReferencedByThumbprint", GatewayErrorCategory.InUse,
+                    throw new GatewayException("Certificate", "ReferencedByThumbprint", GatewayErrorCategory.InUse,
                         $"Certificate '{id}' cannot be replaced: {who} refer{(byThumbprint.Count == 1 ? "s" : string.Empty)} to it by its thumbprint {old.Thumbprint}, which would then point at nothing. Refer to it by id first ({ByIdExample(byThumbprint[0], id)}), then replace it.",
                         id)
                     { Details = byThumbprint.Select(r => r.Describe()).ToList() };
@@ -179,7 +179,7 @@ public sealed partial class GatewayService
             _ => "Set-GatewayPolicy -Policy <xml>",
         };
         var users = JoinAnd(references.Select(r => r.Describe()).ToList());
-        return new GatewayException("CertificateInUse", "InUse", GatewayErrorCategory.InUse,
+        return new GatewayException("Certificate", "InUse", GatewayErrorCategory.InUse,
             $"Certificate '{id}' is used by {users}. Remove it from {(references.Count == 1 ? "there" : "them")} first, e.g. {example}. To rotate it instead, replace its content: Set-GatewayCertificate -CertificateId {id}.",
             id)
         { Details = references.Select(r => r.Describe()).ToList() };

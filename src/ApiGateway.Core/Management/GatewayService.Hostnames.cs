@@ -28,17 +28,17 @@ public sealed partial class GatewayService
         var name = definition.HostName?.Trim() ?? string.Empty;
         if (!ConfigurationValidator.IsHostName(name))
         {
-            throw GatewayException.Create("Hostname", "Invalid", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "Invalid", GatewayErrorCategory.InvalidArgument,
                 $"'{definition.HostName}' is not a host name. Give a DNS name such as api.contoso.com or localhost.", definition.HostName);
         }
         if (definition.Port is { } port && port is < 1 or > 65535)
         {
-            throw GatewayException.Create("Hostname", "InvalidPort", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "InvalidPort", GatewayErrorCategory.InvalidArgument,
                 $"Hostname '{name}' cannot use port {port}: give a port from 1 to 65535.", port);
         }
         if (definition.RequireClientCertificate == true && definition.NegotiateClientCertificate == false)
         {
-            throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
                 $"Hostname '{name}' cannot require client certificates without negotiating them: drop -NegotiateClientCertificate $false, or -RequireClientCertificate $true.", name);
         }
         HostnameEntry entry = null!;
@@ -49,7 +49,7 @@ public sealed partial class GatewayService
             var exists = index >= 0;
             if (!exists && definition.CertificateId is null)
             {
-                throw GatewayException.Create("Hostname", "CertificateRequired", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Hostname", "CertificateRequired", GatewayErrorCategory.InvalidArgument,
                     $"Hostname '{name}' is new and needs a server certificate: give -CertificateId (a certificate with a private key, see Get-GatewayCertificate).", name);
             }
             string? certificateId = null;
@@ -60,7 +60,7 @@ public sealed partial class GatewayService
                 certificateId = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, cid));
                 if (!cert.HasPrivateKey)
                 {
-                    throw GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+                    throw new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
                         $"Hostname '{name}' cannot use certificate '{certificateId}' as its server certificate: it has no private key. Add the certificate from a PFX with its key.", certificateId);
                 }
             }
@@ -77,12 +77,12 @@ public sealed partial class GatewayService
             };
             if (entry.RequireClientCertificate && !entry.NegotiateClientCertificate)
             {
-                throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
                     $"Hostname '{name}' requires client certificates, so it must negotiate them. Give -RequireClientCertificate $false first.", name);
             }
             if (entry.RequireClientCertificate && before.CaCertificates.Count == 0)
             {
-                throw GatewayException.Create("Hostname", "NoCaCertificate", GatewayErrorCategory.InvalidOperation,
+                throw new GatewayException("Hostname", "NoCaCertificate", GatewayErrorCategory.InvalidOperation,
                     $"Hostname '{name}' cannot require client certificates that chain to an uploaded CA: there is none. Add one with Add-GatewayCaCertificate first.", name);
             }
             var updated = exists ? hostnames.SetItem(index, entry) : hostnames.Add(entry);

@@ -1,7 +1,9 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
 using ApiGateway.Host.Pipeline;
+using ApiGateway.Host.Pipeline.Steps;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Logging;
@@ -77,7 +79,7 @@ internal sealed class BackendForwarder
 
     private PipelineError Classify(BackendTarget target, ForwarderError error, Exception? exception, ForwardSettings settings, Step step)
     {
-        var section = "backend";
+        const PolicySectionKind section = PolicySectionKind.Backend;
         if (error == ForwarderError.RequestTimedOut)
         {
             Log.BackendTimedOut(_logger, target.Name, target.Authority, settings.Timeout.TotalSeconds);

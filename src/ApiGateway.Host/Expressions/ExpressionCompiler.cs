@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
 using System.Text;
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -25,7 +26,21 @@ internal enum ExpressionKind
 }
 
 /// <summary>An expression as compiled and cached: its kind and its code. The same code in two places compiles once.</summary>
-internal sealed record ExpressionKey(ExpressionKind Kind, bool IsBlock, string Code);
+internal sealed record ExpressionKey(ExpressionKind Kind, bool IsBlock, string Code)
+{
+    /// <summary>The key of <paramref name="expression"/> standing where a value of <paramref name="role"/> goes.</summary>
+    public static ExpressionKey Of(PolicyExpression expression, PolicyValueRole role) => new(KindOf(role), expression.IsBlock, expression.Code);
+
+    /// <summary>What an expression must produce where the element's value has <paramref name="role"/>.</summary>
+    public static ExpressionKind KindOf(PolicyValueRole role) => role switch
+    {
+        PolicyValueRole.Condition => ExpressionKind.Condition,
+        PolicyValueRole.StatusCode => ExpressionKind.StatusCode,
+        PolicyValueRole.Value => ExpressionKind.Value,
+        PolicyValueRole.Text => ExpressionKind.Text,
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Not a value role."),
+    };
+}
 
 /// <summary>A compiled expression: one delegate, by kind.</summary>
 internal sealed class CompiledExpression

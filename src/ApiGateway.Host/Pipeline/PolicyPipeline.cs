@@ -1,5 +1,7 @@
 using System.Text;
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
+using ApiGateway.Host.Pipeline.Steps;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -37,7 +39,7 @@ internal sealed class PolicyPipeline
     {
         // The usual request suspends once, here, in YARP's send: inbound runs synchronously and a lone forward-request
         // is not wrapped in the section and step runners' state machines.
-        var flow = _syncInbound ? Run(Inbound, context, "inbound") : await RunAsync(Inbound, context, "inbound").ConfigureAwait(false);
+        var flow = _syncInbound ? Run(Inbound, context, PolicySectionKind.Inbound) : await RunAsync(Inbound, context, PolicySectionKind.Inbound).ConfigureAwait(false);
         if (flow == Flow.Continue)
         {
             if (_loneForward is { } forward)
@@ -51,13 +53,13 @@ internal sealed class PolicyPipeline
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
                 {
-                    context.Error = Failure(context, ex, "backend");
+                    context.Error = Failure(context, ex, PolicySectionKind.Backend);
                     flow = Flow.Error;
                 }
             }
             else
             {
-                flow = await RunAsync(Backend, context, "backend").ConfigureAwait(false);
+                flow = await RunAsync(Backend, context, PolicySectionKind.Backend).ConfigureAwait(false);
             }
         }
         if (flow == Flow.Continue && !context.Forwarded)
@@ -103,13 +105,13 @@ internal sealed class PolicyPipeline
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            context.Error = Failure(context, ex, "outbound");
+            context.Error = Failure(context, ex, PolicySectionKind.Outbound);
             return Flow.Error;
         }
     }
 
     /// <summary>A section without waiting steps, as <see cref="RunAsync"/> runs it.</summary>
-    private static Flow Run(Step[] steps, PolicyContext context, string section)
+    private static Flow Run(Step[] steps, PolicyContext context, PolicySectionKind section)
     {
         if (steps.Length == 0)
             return Flow.Continue;
@@ -124,7 +126,7 @@ internal sealed class PolicyPipeline
         }
     }
 
-    private static async ValueTask<Flow> RunAsync(Step[] steps, PolicyContext context, string section)
+    private static async ValueTask<Flow> RunAsync(Step[] steps, PolicyContext context, PolicySectionKind section)
     {
         if (steps.Length == 0)
             return Flow.Continue;
@@ -140,7 +142,7 @@ internal sealed class PolicyPipeline
     }
 
     /// <summary>An exception of a step as a 500: the element and line in the log, a short sentence for the client.</summary>
-    private static PipelineError Failure(PolicyContext context, Exception ex, string section)
+    private static PipelineError Failure(PolicyContext context, Exception ex, PolicySectionKind section)
     {
         var step = context.CurrentStep;
         var where = step?.Where ?? "The policy";
@@ -169,7 +171,7 @@ internal sealed class PolicyPipeline
         if (OnError.Length > 0)
         {
             context.Error = null;
-            flow = await RunAsync(OnError, context, "on-error").ConfigureAwait(false);
+            flow = await RunAsync(OnError, context, PolicySectionKind.OnError).ConfigureAwait(false);
             if (flow == Flow.Error)
                 error = context.Error ?? error;
         }

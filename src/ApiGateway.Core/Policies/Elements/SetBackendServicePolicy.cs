@@ -1,0 +1,27 @@
+using System.Xml.Linq;
+
+namespace ApiGateway.Core.Policies;
+
+/// <summary><c>&lt;set-backend-service backend-id="..." | base-url="..." /&gt;</c>.</summary>
+public sealed record SetBackendServicePolicy(PolicyValue? BackendId, PolicyValue? BaseUrl, int Line, int Column) : PolicyNode(Line, Column)
+{
+    internal const string XmlName = "set-backend-service";
+
+    public override string ElementName => XmlName;
+
+    internal override IEnumerable<PolicyValueUse> ValueUses =>
+        [new(BackendId, PolicyValueRole.Text), new(BaseUrl, PolicyValueRole.Text)];
+
+    internal static SetBackendServicePolicy Parse(PolicyParser p, XElement e, ElementPlace at)
+    {
+        p.Attributes(e, "backend-id", "base-url");
+        p.NoChildren(e);
+        var backend = p.Optional(e, "backend-id");
+        var baseUrl = p.Optional(e, "base-url");
+        if ((backend is null) == (baseUrl is null))
+            p.Error(e, "<set-backend-service> needs exactly one of backend-id=\"...\" and base-url=\"...\"");
+        if (baseUrl?.Literal is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+            p.Error(e.Attribute("base-url")!, $"base-url=\"{url}\" must be an absolute http or https URL");
+        return new SetBackendServicePolicy(backend, baseUrl, at.Line, at.Column);
+    }
+}
