@@ -12,7 +12,7 @@ internal static class StepRunner
             var step = steps[i];
             if (step.IsAsync)
                 return RunSlowAsync(steps, i, context);
-            context.CurrentStep = step;
+            context.State.CurrentStep = step;
             var flow = step.Execute(context);
             if (flow != Flow.Continue)
                 return new ValueTask<Flow>(flow);
@@ -25,7 +25,7 @@ internal static class StepRunner
         for (var i = 0; i < steps.Length; i++)
         {
             var step = steps[i];
-            context.CurrentStep = step;
+            context.State.CurrentStep = step;
             var flow = step.Execute(context);
             if (flow != Flow.Continue)
                 return flow;
@@ -38,7 +38,7 @@ internal static class StepRunner
         for (var i = start; i < steps.Length; i++)
         {
             var step = steps[i];
-            context.CurrentStep = step;
+            context.State.CurrentStep = step;
             var flow = step.IsAsync ? await step.ExecuteAsync(context).ConfigureAwait(false) : step.Execute(context);
             if (flow != Flow.Continue)
                 return flow;

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -28,29 +29,15 @@ namespace ApiGateway.Host.Quickstart;
 /// </summary>
 internal static class Quickstart
 {
-    private const string Policy = """
-        <policies>
-          <inbound>
-            <base />
-            <choose>
-              <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.VerifyNoRevocation())">
-                <return-response>
-                  <set-status code="403" reason="Invalid client certificate" />
-                </return-response>
-              </when>
-            </choose>
-          </inbound>
-          <backend>
-            <base />
-          </backend>
-          <outbound>
-            <base />
-          </outbound>
-          <on-error>
-            <base />
-          </on-error>
-        </policies>
-        """;
+    private static readonly string Policy = PolicyTemplates.Inheriting(inbound: """
+        <choose>
+          <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.VerifyNoRevocation())">
+            <return-response>
+              <set-status code="403" reason="Invalid client certificate" />
+            </return-response>
+          </when>
+        </choose>
+        """);
 
     public static async Task<int> RunAsync(Options options)
     {

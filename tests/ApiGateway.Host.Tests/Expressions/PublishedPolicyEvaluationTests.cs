@@ -78,7 +78,7 @@ public sealed class PublishedPolicyEvaluationTests
             .ToArray();
         var step = new ValidateClientCertificateStep(new ValidateClientCertificatePolicy(1, 1) { ValidateRevocation = false }, PolicyOwner.Api("a"), identities);
         var context = NewContext(certificate);
-        context.Tls = tls;
+        context.State.Tls = tls;
 
         Assert.Equal(Flow.Continue, step.Execute(context));
         for (var i = 0; i < 100; i++)

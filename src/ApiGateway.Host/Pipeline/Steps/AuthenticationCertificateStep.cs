@@ -13,13 +13,13 @@ internal sealed class AuthenticationCertificateStep(PolicyNode node, PolicyOwner
 
     public override Flow Execute(PolicyContext context)
     {
-        context.AuthenticationCertificate = resolved ?? Resolve(context);
+        context.State.AuthenticationCertificate = resolved ?? Resolve(context);
         return Flow.Continue;
     }
 
     private ServedCertificate Resolve(PolicyContext context)
     {
-        var snapshot = context.Snapshot;
+        var snapshot = context.State.Snapshot;
         if (id is not null)
         {
             var value = id.Evaluate(context) ?? string.Empty;

@@ -46,7 +46,7 @@ internal sealed class ChooseStep : Step
     {
         for (var i = 0; i < _conditions.Length; i++)
         {
-            context.CurrentStep = this;
+            context.State.CurrentStep = this;
             var condition = _conditions[i];
             if (condition is null ? _literals[i] : condition(context))
                 return _bodies[i];

@@ -17,7 +17,7 @@ internal sealed class ForwardRequestStep(PolicyNode node, PolicyOwner owner, For
         throw new InvalidOperationException("forward-request runs asynchronously.");
 
     public override ValueTask<Flow> ExecuteAsync(PolicyContext context) =>
-        context.Snapshot.Services.Forwarder.ForwardAsync(context, settings, this);
+        context.State.Snapshot.Services.Forwarder.ForwardAsync(context, settings, this);
 }
 
 /// <summary>The settings of one forward-request.</summary>

@@ -13,12 +13,12 @@ internal sealed class ReturnResponseStep(PolicyNode node, PolicyOwner owner, Ste
 
     public override Flow Execute(PolicyContext context)
     {
-        var response = context.Http.Response;
+        var response = context.State.Http.Response;
         response.Headers.Clear();
         response.StatusCode = StatusCodes.Status200OK;
-        context.Http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = null;
-        context.ResponseBody = null;
-        context.ResponseReplaced = true;
+        context.State.Http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = null;
+        context.State.ResponseBody = null;
+        context.State.ResponseReplaced = true;
         var flow = StepRunner.Run(body, context);
         return flow == Flow.Error ? Flow.Error : Flow.Return;
     }

@@ -19,7 +19,7 @@ internal sealed class SetBackendServiceStep(PolicyNode node, PolicyOwner owner, 
 
     public override Flow Execute(PolicyContext context)
     {
-        context.BackendOverride = resolved ?? Resolve(context);
+        context.State.BackendOverride = resolved ?? Resolve(context);
         return Flow.Continue;
     }
 
@@ -28,12 +28,12 @@ internal sealed class SetBackendServiceStep(PolicyNode node, PolicyOwner owner, 
         if (backendId is not null)
         {
             var id = backendId.Evaluate(context) ?? string.Empty;
-            return context.Snapshot.Backends.TryGetValue(id, out var target)
+            return context.State.Snapshot.Backends.TryGetValue(id, out var target)
                 ? target
                 : throw new PolicyRuntimeException($"<set-backend-service> names backend '{id}', which does not exist.");
         }
         var url = baseUrl!.Evaluate(context) ?? string.Empty;
-        return context.Snapshot.TargetForUrl(url)
+        return context.State.Snapshot.TargetForUrl(url)
             ?? throw new PolicyRuntimeException($"<set-backend-service> produced base-url '{url}', which is not an absolute http or https URL.");
     }
 }

@@ -15,18 +15,18 @@ internal sealed class SetBodyStep(PolicyNode node, PolicyOwner owner, StepTarget
         var text = body.Evaluate(context) ?? string.Empty;
         if (target == StepTarget.Response)
         {
-            context.ResponseBody = text;
-            context.ResponseCustomized = true;
-            if (context.Forwarded)
-                context.ResponseReplaced = true;
+            context.State.ResponseBody = text;
+            context.State.ResponseCustomized = true;
+            if (context.State.Forwarded)
+                context.State.ResponseReplaced = true;
             return Flow.Continue;
         }
         var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        var request = context.Http.Request;
+        var request = context.State.Http.Request;
         request.Body = new MemoryStream(bytes, writable: false);
         request.ContentLength = bytes.Length;
         request.Headers.Remove("Transfer-Encoding");
-        context.Http.Features.Set<IHttpRequestBodyDetectionFeature>(BodyPresent.Instance);
+        context.State.Http.Features.Set<IHttpRequestBodyDetectionFeature>(BodyPresent.Instance);
         return Flow.Continue;
     }
 

@@ -12,7 +12,7 @@ internal sealed class SetHeaderStep(PolicyNode node, PolicyOwner owner, StepTarg
 
     public override Flow Execute(PolicyContext context)
     {
-        var headers = target == StepTarget.Request ? context.Http.Request.Headers : context.Http.Response.Headers;
+        var headers = target == StepTarget.Request ? context.State.Http.Request.Headers : context.State.Http.Response.Headers;
         var headerName = name.Evaluate(context);
         if (string.IsNullOrEmpty(headerName))
             throw new PolicyRuntimeException("<set-header> has an empty header name.");
@@ -39,7 +39,7 @@ internal sealed class SetHeaderStep(PolicyNode node, PolicyOwner owner, StepTarg
     private void MarkHost(PolicyContext context, string headerName)
     {
         if (target == StepTarget.Request && string.Equals(headerName, "Host", StringComparison.OrdinalIgnoreCase))
-            context.HostHeaderSet = true;
+            context.State.HostHeaderSet = true;
     }
 
     private StringValues Evaluate(PolicyContext context)

@@ -24,9 +24,9 @@ internal sealed class SetStatusStep(PolicyNode node, PolicyOwner owner, int lite
         var status = code is null ? literalCode : code(context);
         if (status is < 100 or > 599)
             throw new PolicyRuntimeException($"<set-status> produced {status.ToString(CultureInfo.InvariantCulture)}, which is not an HTTP status code (100-599).");
-        context.Http.Response.StatusCode = status;
-        context.Http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = reason?.Evaluate(context);
-        context.ResponseCustomized = true;
+        context.State.Http.Response.StatusCode = status;
+        context.State.Http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = reason?.Evaluate(context);
+        context.State.ResponseCustomized = true;
         return Flow.Continue;
     }
 }

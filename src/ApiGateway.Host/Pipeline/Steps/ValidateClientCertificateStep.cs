@@ -36,21 +36,21 @@ internal sealed class ValidateClientCertificateStep : Step
         if (failure is null)
             return Flow.Continue;
         var error = new PipelineError(StatusCodes.Status403Forbidden, Reason, "The client certificate is not valid: " + failure + ".", ElementName, PolicySectionKind.Inbound, ReasonPhrase);
-        Log.ClientCertificateRefused(context.Snapshot.Services.Logger, context.ApiRoute.ApiId, failure);
+        Log.ClientCertificateRefused(context.State.Snapshot.Services.Logger, context.State.ApiRoute.ApiId, failure);
         if (_policy.IgnoreError)
         {
             context.LastError = error.ToLastError();
             return Flow.Continue;
         }
-        context.Error = error;
+        context.State.Error = error;
         return Flow.Error;
     }
 
     private string? Check(PolicyContext context)
     {
-        var certificate = context.ClientCertificate;
+        var certificate = context.State.ClientCertificate;
         if (certificate is null)
-            return context.Tls is { Mode: ClientCertificateNegotiation.Off }
+            return context.State.Tls is { Mode: ClientCertificateNegotiation.Off }
                 ? "none was presented (the hostname does not negotiate client certificates; turn on -NegotiateClientCertificate)"
                 : "none was presented";
         if (_policy.ValidateNotBefore || _policy.ValidateNotAfter)
@@ -61,7 +61,7 @@ internal sealed class ValidateClientCertificateStep : Step
             if (_policy.ValidateNotAfter && now > certificate.NotAfter)
                 return "it expired on " + certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         }
-        var verification = context.VerificationOf(certificate);
+        var verification = context.State.VerificationOf(certificate);
         var system = false;
         if (_policy.ValidateTrust && !verification.IsTrusted(ignoreTime: true, out system, out var trustFailure))
             return $"it does not chain to an uploaded CA certificate or a trusted root ({trustFailure})";
@@ -78,7 +78,7 @@ internal sealed class ValidateClientCertificateStep : Step
         if (_identities.Length > 0)
         {
             bool matched;
-            if (context.Tls is { } tls && ReferenceEquals(tls.Certificate, certificate))
+            if (context.State.Tls is { } tls && ReferenceEquals(tls.Certificate, certificate))
             {
                 // The identities and the connection's certificate never change: the answer is worked out once per
                 // connection (per step), not compared again on every request of a kept-alive connection.
