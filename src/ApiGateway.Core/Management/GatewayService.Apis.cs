@@ -78,9 +78,7 @@ public sealed partial class GatewayService
         ApiEntry entry = null!;
         Change("Api", before =>
         {
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            (id, var old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             if (path is not null)
                 RequireFreePath(before, path, id);
             RequireBackend(before, definition.BackendId, id);
@@ -104,9 +102,7 @@ public sealed partial class GatewayService
         GatewayApi removed = null!;
         Change("Api", before =>
         {
-            if (!before.Apis.TryGetValue(apiId, out var entry))
-                throw NotFound("Api", "API", apiId, ListApis);
-            var id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            var (id, entry) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             removed = ToOutput(id, entry);
             return before with { Apis = before.Apis.Remove(id) };
         });
@@ -126,16 +122,12 @@ public sealed partial class GatewayService
         ApiEntry entry = null!;
         Change("ApiGatewayCredential", before =>
         {
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            (id, var old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             string? value = null;
             string? normalizedThumbprint = null;
             if (certificateId is not null)
             {
-                if (!before.Certificates.TryGetValue(certificateId, out var cert))
-                    throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-                value = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+                (value, var cert) = Existing(before.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
                 if (!cert.HasPrivateKey)
                     throw NoPrivateKeyForCredential(id, $"certificate '{value}'", value);
             }
@@ -169,9 +161,7 @@ public sealed partial class GatewayService
         var configuration = Read();
         if (apiId is null)
             return new GatewayPolicy { ApiId = null, Scope = PolicyScope.Global, Policy = configuration.Policy, ConfigurationPath = ConfigurationPath };
-        if (!configuration.Apis.TryGetValue(apiId, out var api))
-            throw NotFound("Api", "API", apiId, ListApis);
-        var id = configuration.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+        var (id, api) = Existing(configuration.Apis, apiId, "Api", "API", ListApis);
         return new GatewayPolicy { ApiId = id, Scope = PolicyScope.Api, Policy = api.Policy, ConfigurationPath = ConfigurationPath };
     }
 
@@ -193,9 +183,7 @@ public sealed partial class GatewayService
                 PolicyDocument.ParseOrThrow(text, scope, "the global policy");
                 return before with { Policy = text };
             }
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            (id, var old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             PolicyDocument.ParseOrThrow(text, scope, $"API '{id}'");
             return before with { Apis = before.Apis.SetItem(id, old with { Policy = text }) };
         });

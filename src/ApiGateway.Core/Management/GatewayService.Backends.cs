@@ -83,9 +83,7 @@ public sealed partial class GatewayService
         BackendEntry entry = null!;
         Change("Backend", before =>
         {
-            if (!before.Backends.TryGetValue(backendId, out var old))
-                throw NotFound("Backend", "Backend", backendId, ListBackends);
-            id = before.Backends.Keys.First(k => Ids.Comparer.Equals(k, backendId));
+            (id, var old) = Existing(before.Backends, backendId, "Backend", "Backend", ListBackends);
             entry = old with
             {
                 Url = url ?? old.Url,
@@ -112,9 +110,7 @@ public sealed partial class GatewayService
         GatewayBackend removed = null!;
         Change("Backend", before =>
         {
-            if (!before.Backends.TryGetValue(backendId, out var entry))
-                throw NotFound("Backend", "Backend", backendId, ListBackends);
-            var id = before.Backends.Keys.First(k => Ids.Comparer.Equals(k, backendId));
+            var (id, entry) = Existing(before.Backends, backendId, "Backend", "Backend", ListBackends);
             var users = new ReferenceIndex(before, ConfigurationPath).BackendUsers(id);
             if (users.Count > 0)
             {

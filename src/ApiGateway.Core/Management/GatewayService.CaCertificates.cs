@@ -65,9 +65,7 @@ public sealed partial class GatewayService
         GatewayCaCertificate removed = null!;
         Change("CaCertificate", before =>
         {
-            if (!before.CaCertificates.TryGetValue(certificateId, out var entry))
-                throw NotFound("CaCertificate", "CA certificate", certificateId, ListCaCertificates);
-            var id = before.CaCertificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+            var (id, entry) = Existing(before.CaCertificates, certificateId, "CaCertificate", "CA certificate", ListCaCertificates);
             var users = new ReferenceIndex(before, ConfigurationPath).For(id, null)
                 .Where(r => r.Usage == CertificateUsage.IssuerIdentity && !before.Certificates.ContainsKey(id))
                 .Select(r => r.Describe())

@@ -79,9 +79,8 @@ public sealed partial class GatewayService
     public GatewayCertificate GetCertificate(string certificateId)
     {
         var configuration = Read();
-        if (!configuration.Certificates.TryGetValue(certificateId, out var entry))
-            throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-        return ToOutput(configuration.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId)), Refresh(entry), new ReferenceIndex(configuration, ConfigurationPath));
+        var (id, entry) = Existing(configuration.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
+        return ToOutput(id, Refresh(entry), new ReferenceIndex(configuration, ConfigurationPath));
     }
 
     /// <summary>
@@ -98,9 +97,7 @@ public sealed partial class GatewayService
         CertificateEntry entry = null!;
         var change = Change("Certificate", before =>
         {
-            if (!before.Certificates.TryGetValue(certificateId, out var old))
-                throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-            id = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+            (id, var old) = Existing(before.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
             entry = CreateEntry(loaded, input);
             var references = new ReferenceIndex(before, ConfigurationPath).For(id, old.Thumbprint);
             if (!entry.HasPrivateKey)
@@ -143,9 +140,7 @@ public sealed partial class GatewayService
         GatewayCertificate removed = null!;
         Change("Certificate", before =>
         {
-            if (!before.Certificates.TryGetValue(certificateId, out var entry))
-                throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-            var id = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+            var (id, entry) = Existing(before.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
             var index = new ReferenceIndex(before, ConfigurationPath);
             var references = index.For(id, entry.Thumbprint);
             if (references.Count > 0)
@@ -160,9 +155,7 @@ public sealed partial class GatewayService
     public IReadOnlyList<CertificateReference> GetCertificateReferences(string certificateId)
     {
         var configuration = Read();
-        if (!configuration.Certificates.TryGetValue(certificateId, out var entry))
-            throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-        var id = configuration.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+        var (id, entry) = Existing(configuration.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
         return new ReferenceIndex(configuration, ConfigurationPath).For(id, entry.Thumbprint);
     }
 

@@ -55,9 +55,7 @@ public sealed partial class GatewayService
             string? certificateId = null;
             if (definition.CertificateId is { } cid)
             {
-                if (!before.Certificates.TryGetValue(cid, out var cert))
-                    throw NotFound("Certificate", "Certificate", cid, ListCertificates);
-                certificateId = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, cid));
+                (certificateId, var cert) = Existing(before.Certificates, cid, "Certificate", "Certificate", ListCertificates);
                 if (!cert.HasPrivateKey)
                 {
                     throw new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,

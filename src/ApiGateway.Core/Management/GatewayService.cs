@@ -117,6 +117,17 @@ public sealed partial class GatewayService
             throw NotFound(subject, what, Wildcard.Unescape(pattern), listCommand);
     }
 
+    /// <summary>
+    /// The entry of <paramref name="id"/> in <paramref name="items"/> and the id as the configuration spells it (ids
+    /// compare without regard to case); <c>&lt;subject&gt;NotFound</c>, naming <paramref name="listCommand"/>, otherwise.
+    /// </summary>
+    private static (string Id, T Entry) Existing<T>(IReadOnlyDictionary<string, T> items, string id, string subject, string what, string listCommand)
+    {
+        if (!items.TryGetValue(id, out var entry))
+            throw NotFound(subject, what, id, listCommand);
+        return (items.Keys.First(k => Ids.Comparer.Equals(k, id)), entry);
+    }
+
     private static GatewayException NotFound(string subject, string what, string id, string listCommand) =>
         new GatewayException(subject, "NotFound", GatewayErrorCategory.NotFound,
             $"{what} '{id}' does not exist. {listCommand} lists the ones there are.", id);

@@ -102,6 +102,16 @@ internal sealed class PolicyParser(PolicyXmlPreprocessor pre, PolicyScope scope)
     public PolicyValue? Optional(XElement e, string attribute) =>
         e.Attribute(attribute) is { } a ? ValueOf(a.Value, a) : null;
 
+    /// <summary>Two attributes of which the element needs exactly one (either may be an expression).</summary>
+    public (PolicyValue? First, PolicyValue? Second) ExactlyOne(XElement e, string first, string second)
+    {
+        var a = Optional(e, first);
+        var b = Optional(e, second);
+        if ((a is null) == (b is null))
+            Error(e, $"<{e.Name.LocalName}> needs exactly one of {first}=\"...\" and {second}=\"...\"");
+        return (a, b);
+    }
+
     /// <summary>The text of an element (<c>&lt;value&gt;</c>, <c>&lt;set-body&gt;</c>) as a literal or an expression.</summary>
     public PolicyValue TextValue(XElement e)
     {

@@ -16,10 +16,7 @@ public sealed record AuthenticationCertificatePolicy(PolicyValue? CertificateId,
     {
         p.Attributes(e, "certificate-id", "thumbprint");
         p.NoChildren(e);
-        var id = p.Optional(e, "certificate-id");
-        var thumbprint = p.Optional(e, "thumbprint");
-        if ((id is null) == (thumbprint is null))
-            p.Error(e, "<authentication-certificate> needs exactly one of certificate-id=\"...\" and thumbprint=\"...\"");
+        var (id, thumbprint) = p.ExactlyOne(e, "certificate-id", "thumbprint");
         return new AuthenticationCertificatePolicy(id, thumbprint, at.Line, at.Column);
     }
 }

@@ -16,10 +16,7 @@ public sealed record SetBackendServicePolicy(PolicyValue? BackendId, PolicyValue
     {
         p.Attributes(e, "backend-id", "base-url");
         p.NoChildren(e);
-        var backend = p.Optional(e, "backend-id");
-        var baseUrl = p.Optional(e, "base-url");
-        if ((backend is null) == (baseUrl is null))
-            p.Error(e, "<set-backend-service> needs exactly one of backend-id=\"...\" and base-url=\"...\"");
+        var (backend, baseUrl) = p.ExactlyOne(e, "backend-id", "base-url");
         if (baseUrl?.Literal is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
             p.Error(e.Attribute("base-url")!, $"base-url=\"{url}\" must be an absolute http or https URL");
         return new SetBackendServicePolicy(backend, baseUrl, at.Line, at.Column);
