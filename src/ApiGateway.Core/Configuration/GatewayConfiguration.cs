@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
+using System.Text;
 using System.Text.Json.Serialization;
+using ApiGateway.Core.Policies;
 
 namespace ApiGateway.Core.Configuration;
 
@@ -310,20 +312,28 @@ public static class PolicyTemplates
         """;
 
     /// <summary>The policy of a new API: inherit everything from the global policy.</summary>
-    public const string Api = """
-        <policies>
-          <inbound>
-            <base />
-          </inbound>
-          <backend>
-            <base />
-          </backend>
-          <outbound>
-            <base />
-          </outbound>
-          <on-error>
-            <base />
-          </on-error>
-        </policies>
-        """;
+    public static string Api { get; } = Inheriting();
+
+    /// <summary>
+    /// An API policy that inherits every section from the global policy (<c>&lt;base /&gt;</c> first in each) and runs
+    /// the given elements after the inherited ones, each snippet indented into its section. With no snippets it is
+    /// <see cref="Api"/>.
+    /// </summary>
+    public static string Inheriting(string? inbound = null, string? backend = null, string? outbound = null, string? onError = null)
+    {
+        var text = new StringBuilder("<policies>\n");
+        string?[] extras = [inbound, backend, outbound, onError];
+        foreach (var kind in Enum.GetValues<PolicySectionKind>())
+        {
+            var name = kind.XmlName();
+            text.Append("  <").Append(name).Append(">\n    <base />\n");
+            if (!string.IsNullOrWhiteSpace(extras[(int)kind]))
+            {
+                foreach (var line in extras[(int)kind]!.ReplaceLineEndings("\n").Trim('\n').Split('\n'))
+                    text.Append(line.Length == 0 ? string.Empty : "    " + line).Append('\n');
+            }
+            text.Append("  </").Append(name).Append(">\n");
+        }
+        return text.Append("</policies>").ToString();
+    }
 }

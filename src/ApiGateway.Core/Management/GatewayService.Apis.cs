@@ -40,7 +40,7 @@ public sealed partial class GatewayService
         RequireValidId("Api", definition.ApiId, "API id");
         if (definition.Path is null)
         {
-            throw GatewayException.Create("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
                 "An API needs a path (-Path): the URL suffix it is reached under, e.g. 'orders'; '' is the root.", definition.ApiId);
         }
         var path = RequirePath(definition.Path, definition.ApiId ?? "new");
@@ -52,7 +52,7 @@ public sealed partial class GatewayService
         {
             if (definition.ApiId is not null && before.Apis.ContainsKey(definition.ApiId))
             {
-                throw GatewayException.Create("Api", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("Api", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"API '{definition.ApiId}' already exists. Choose another id, or change it with Set-GatewayApi -ApiId {definition.ApiId}.", definition.ApiId);
             }
             id = definition.ApiId ?? Ids.Generate(definition.DisplayName ?? (path.Length == 0 ? "root" : path), "api", before.Apis.ContainsKey);
@@ -102,9 +102,7 @@ public sealed partial class GatewayService
         ApiEntry entry = null!;
         Change("Api", before =>
         {
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            (id, var old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             if (path is not null)
                 RequireFreePath(before, path, id);
             RequireBackend(before, definition.BackendId, id);
@@ -129,9 +127,7 @@ public sealed partial class GatewayService
         GatewayApi removed = null!;
         Change("Api", before =>
         {
-            if (!before.Apis.TryGetValue(apiId, out var entry))
-                throw NotFound("Api", "API", apiId, ListApis);
-            var id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            var (id, entry) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             removed = ToOutput(id, entry);
             return before with { Apis = before.Apis.Remove(id) };
         });
@@ -151,16 +147,12 @@ public sealed partial class GatewayService
         ApiEntry entry = null!;
         Change("ApiGatewayCredential", before =>
         {
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            (id, var old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             string? value = null;
             string? normalizedThumbprint = null;
             if (certificateId is not null)
             {
-                if (!before.Certificates.TryGetValue(certificateId, out var cert))
-                    throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-                value = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+                (value, var cert) = Existing(before.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
                 if (!cert.HasPrivateKey)
                     throw NoPrivateKeyForCredential(id, $"certificate '{value}'", value);
             }
@@ -170,7 +162,7 @@ public sealed partial class GatewayService
                 var match = before.Certificates.FirstOrDefault(p => string.Equals(p.Value.Thumbprint, normalizedThumbprint, StringComparison.OrdinalIgnoreCase));
                 if (match.Key is null)
                 {
-                    throw GatewayException.Create("Certificate", "NotFound", GatewayErrorCategory.NotFound,
+                    throw new GatewayException("Certificate", "NotFound", GatewayErrorCategory.NotFound,
                         $"No uploaded certificate has thumbprint {normalizedThumbprint}. Add it with Add-GatewayCertificate first, or give -CertificateId.", normalizedThumbprint);
                 }
                 if (!match.Value.HasPrivateKey)
@@ -190,7 +182,7 @@ public sealed partial class GatewayService
     }
 
     private static GatewayException NoPrivateKeyForCredential(string apiId, string what, string certificateId) =>
-        GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+        new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
             $"API '{apiId}' cannot present {what} to its backend: it has no private key. Replace it with a PFX that holds the key (Set-GatewayCertificate -CertificateId {certificateId} -PfxFilePath ...).",
             certificateId);
 
@@ -204,9 +196,7 @@ public sealed partial class GatewayService
         var configuration = Read();
         if (apiId is null)
             return configuration.OwnPolicy is { } global ? PolicyOutput(null, global, format) : null;
-        if (!configuration.Apis.TryGetValue(apiId, out var api))
-            throw NotFound("Api", "API", apiId, ListApis);
-        var id = configuration.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+        var (id, api) = Existing(configuration.Apis, apiId, "Api", "API", ListApis);
         return api.OwnPolicy is { } own ? PolicyOutput(id, own, format) : null;
     }
 
@@ -230,9 +220,7 @@ public sealed partial class GatewayService
                 PolicyDocument.ParseOrThrow(text, scope, "the global policy");
                 return before with { Policy = text };
             }
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            (id, var old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             PolicyDocument.ParseOrThrow(text, scope, $"API '{id}'");
             return before with { Apis = before.Apis.SetItem(id, old with { Policy = text }) };
         });
@@ -259,9 +247,7 @@ public sealed partial class GatewayService
                 removed = PolicyOutput(null, global, null);
                 return before with { OwnPolicy = null };
             }
-            if (!before.Apis.TryGetValue(apiId, out var old))
-                throw NotFound("Api", "API", apiId, ListApis);
-            var id = before.Apis.Keys.First(k => Ids.Comparer.Equals(k, apiId));
+            var (id, old) = Existing(before.Apis, apiId, "Api", "API", ListApis);
             if (old.OwnPolicy is not { } own)
                 return before;
             removed = PolicyOutput(id, own, null);
@@ -306,7 +292,7 @@ public sealed partial class GatewayService
         if (protocols is null || (protocols.Count > 0 && protocols.All(p => p == ApiProtocol.Https)))
             return;
         var asked = protocols.Count == 0 ? "no protocol" : string.Join(", ", protocols.Distinct().Select(p => p.ToString().ToLowerInvariant()));
-        throw GatewayException.Create("Api", "ProtocolNotSupported", GatewayErrorCategory.InvalidArgument,
+        throw new GatewayException("Api", "ProtocolNotSupported", GatewayErrorCategory.InvalidArgument,
             $"API '{apiId}' cannot be offered over {asked}: the gateway serves APIs over https only (it listens on HTTPS hostnames, for mutual TLS). Give -Protocols https, or leave -Protocols out.",
             apiId);
     }
@@ -316,7 +302,7 @@ public sealed partial class GatewayService
         var normalized = ApiPaths.Normalize(path);
         if (!ApiPaths.IsValid(normalized))
         {
-            throw GatewayException.Create("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidPath", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' cannot have the path '{path}': {ApiPaths.Rule}. For example 'orders' or 'billing/v2'.", path);
         }
         return normalized;
@@ -326,17 +312,17 @@ public sealed partial class GatewayService
     {
         if (definition.ServiceUrl is not null && definition.BackendId is not null)
         {
-            throw GatewayException.Create("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' forwards either to a service URL or to a backend: give -ServiceUrl or -BackendId, not both.", apiId);
         }
         if (creating && definition.ServiceUrl is null && definition.BackendId is null)
         {
-            throw GatewayException.Create("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidTarget", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' needs somewhere to forward to: give -ServiceUrl <absolute URL> or -BackendId <backend>.", apiId);
         }
         if (definition.ServiceUrl is { } url && !ConfigurationValidator.IsHttpUrl(url))
         {
-            throw GatewayException.Create("Api", "InvalidServiceUrl", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Api", "InvalidServiceUrl", GatewayErrorCategory.InvalidArgument,
                 $"API '{apiId}' must have an absolute https or http service URL, not '{url}'. For example https://contoso.com/orders.", url);
         }
     }
@@ -346,7 +332,7 @@ public sealed partial class GatewayService
         var other = configuration.Apis.FirstOrDefault(p => !Ids.Comparer.Equals(p.Key, apiId) && string.Equals(p.Value.Path, path, StringComparison.OrdinalIgnoreCase));
         if (other.Key is not null)
         {
-            throw GatewayException.Create("Api", "PathInUse", GatewayErrorCategory.AlreadyExists,
+            throw new GatewayException("Api", "PathInUse", GatewayErrorCategory.AlreadyExists,
                 $"API '{other.Key}' already has the path '{other.Value.Path}'. Give API '{apiId}' another -Path; paths are unique (without regard to case).", path);
         }
     }
@@ -355,7 +341,7 @@ public sealed partial class GatewayService
     {
         if (backendId is not null && !configuration.Backends.ContainsKey(backendId))
         {
-            throw GatewayException.Create("Backend", "NotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Backend", "NotFound", GatewayErrorCategory.NotFound,
                 $"API '{apiId}' cannot use backend '{backendId}': it does not exist. Create it with New-GatewayBackend -BackendId {backendId} -Url <url>, or see {ListBackends}.", backendId);
         }
     }

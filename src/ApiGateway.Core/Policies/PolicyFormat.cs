@@ -52,7 +52,7 @@ public static class PolicyFormats
             return PolicyFormat.Xml;
         if (Is(name, nameof(PolicyFormat.RawXml)) || Is(name, RawXmlMediaType))
             return PolicyFormat.RawXml;
-        throw GatewayException.Create("Policy", "InvalidFormat", GatewayErrorCategory.InvalidArgument,
+        throw new GatewayException("Policy", "InvalidFormat", GatewayErrorCategory.InvalidArgument,
             $"'{value}' is not a policy format. Give Xml (or {XmlMediaType}) or RawXml (or {RawXmlMediaType}); policy links (xml-link, rawxml-link) are not supported.",
             value);
 

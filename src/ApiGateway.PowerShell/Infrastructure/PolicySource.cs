@@ -18,12 +18,12 @@ internal static class PolicySource
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new GatewayException("PolicyFileNotFound", "FileNotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Policy", "FileNotFound", GatewayErrorCategory.NotFound,
                 $"The policy file '{fullPath}' does not exist. Check the path, or give the XML with -Policy.", fullPath, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new GatewayException("PolicyFileUnreadable", "FileUnreadable", GatewayErrorCategory.ReadError,
+            throw new GatewayException("Policy", "FileUnreadable", GatewayErrorCategory.ReadError,
                 $"The policy file '{fullPath}' cannot be read: {ex.Message}", fullPath, ex);
         }
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.Core.Tests.Support;
 using ApiGateway.Host.Tests.Support;
@@ -13,17 +14,8 @@ namespace ApiGateway.Host.Tests.Runtime;
 /// <summary>Live reload: every change the cmdlets make (and linked-file rotation) reaches a running gateway.</summary>
 public sealed class ReloadTests
 {
-    private static string Outbound(string version) => $"""
-        <policies>
-          <inbound><base /></inbound>
-          <backend><base /></backend>
-          <outbound>
-            <base />
-            <set-header name="x-version" exists-action="override"><value>{version}</value></set-header>
-          </outbound>
-          <on-error><base /></on-error>
-        </policies>
-        """;
+    private static string Outbound(string version) =>
+        PolicyTemplates.Inheriting(outbound: $"""<set-header name="x-version" exists-action="override"><value>{version}</value></set-header>""");
 
     [Fact]
     public async Task PolicyChange_TakesEffectWithinOneSecond_AndInFlightRequestsFinish()
