@@ -72,10 +72,10 @@ internal static class PolicySource
     }
 
     private static GatewayException Exists(string fullPath, Exception? inner) =>
-        new("PolicyFileExists", "FileExists", GatewayErrorCategory.AlreadyExists,
+        new("Policy", "FileExists", GatewayErrorCategory.AlreadyExists,
             $"The file '{fullPath}' already exists. Give -Force to overwrite it, or another -SaveAs path.", fullPath, inner);
 
     private static GatewayException Unwritable(string fullPath, string reason, Exception? inner) =>
-        new("PolicyFileUnwritable", "FileUnwritable", GatewayErrorCategory.WriteError,
+        new("Policy", "FileUnwritable", GatewayErrorCategory.WriteError,
             $"The policy file '{fullPath}' cannot be written: {reason}. Give a -SaveAs path in a folder you can write to.", fullPath, inner);
 }
