@@ -96,6 +96,22 @@ function Test-PowerShellSyntax {
     Write-Host "Parsed $(@($files).Count) PowerShell files: 0 errors."
 }
 
+# The .editorconfig rules the compiler cannot check (EnforceCodeStyleInBuild covers the C# ones): LF line endings, a
+# final newline, and no trailing whitespace outside Markdown (where two trailing spaces are a line break).
+function Test-TextFileRules {
+    $skip = [regex] '[\\/](\.git|bin|obj|out|node_modules|TestResults|BenchmarkDotNet\.Artifacts|results)[\\/]'
+    $extensions = '.cs', '.ps1', '.psm1', '.psd1', '.ps1xml', '.json', '.xml', '.csproj', '.props', '.targets', '.sln', '.sh', '.py', '.yml', '.yaml', '.md', '.txt'
+    $problems = foreach ($file in Get-ChildItem -LiteralPath $PSScriptRoot -Recurse -File | Where-Object { $_.Extension -in $extensions -and -not $skip.IsMatch($_.FullName.Substring($PSScriptRoot.Length)) }) {
+        $text = [IO.File]::ReadAllText($file.FullName)
+        if ($text.Length -eq 0) { continue }
+        $relative = $file.FullName.Substring($PSScriptRoot.Length + 1)
+        if ($text.Contains("`r")) { "${relative}: CR line endings (the repository uses LF)" }
+        if (-not $text.EndsWith("`n")) { "${relative}: no final newline" }
+        if ($file.Extension -ne '.md' -and $text -match '(?m)[ \t]+$') { "${relative}: trailing whitespace" }
+    }
+    if ($problems) { throw ".editorconfig rules broken:`n$($problems -join "`n")" }
+}
+
 if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
     throw 'The .NET SDK (dotnet) is not on PATH. Install the SDK named in global.json: https://dot.net'
 }
@@ -118,6 +134,8 @@ if ($Task -in 'Test', 'All') {
     Invoke-Step 'dotnet test (xunit)' -ContinueOnFailure { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration --nologo --logger $junit --logger 'console;verbosity=normal' }
     Write-Host '==> PowerShell parser (every .ps1, .psm1, .psd1)' -ForegroundColor Cyan
     try { Test-PowerShellSyntax } catch { Write-Host $_ -ForegroundColor Red; $script:FailedSteps.Add('PowerShell parser') }
+    Write-Host '==> .editorconfig text rules (LF, final newline, no trailing whitespace)' -ForegroundColor Cyan
+    try { Test-TextFileRules; Write-Host 'Text files: 0 problems.' } catch { Write-Host $_ -ForegroundColor Red; $script:FailedSteps.Add('.editorconfig text rules') }
 }
 
 if ($Task -in 'Test', 'Pester', 'All') {

@@ -46,7 +46,7 @@ public sealed partial class GatewayService
         var path = RequirePath(definition.Path, definition.ApiId ?? "new");
         RequireOneTarget(definition, definition.ApiId ?? path, creating: true);
         RequireHttpsOnly(definition.Protocols, definition.ApiId ?? path);
-        string id = definition.ApiId ?? string.Empty;
+        var id = definition.ApiId ?? string.Empty;
         ApiEntry entry = null!;
         var change = Change("Api", before =>
         {
@@ -98,7 +98,7 @@ public sealed partial class GatewayService
         var path = definition.Path is null ? null : RequirePath(definition.Path, apiId);
         RequireOneTarget(definition, apiId, creating: false);
         RequireHttpsOnly(definition.Protocols, apiId);
-        string id = apiId;
+        var id = apiId;
         ApiEntry entry = null!;
         Change("Api", before =>
         {
@@ -143,7 +143,7 @@ public sealed partial class GatewayService
     {
         if (certificateId is not null && thumbprint is not null)
             throw new ArgumentException("Give a certificate id or a thumbprint, not both.", nameof(thumbprint));
-        string id = apiId;
+        var id = apiId;
         ApiEntry entry = null!;
         Change("ApiGatewayCredential", before =>
         {
@@ -212,7 +212,7 @@ public sealed partial class GatewayService
         ArgumentNullException.ThrowIfNull(policy);
         var text = PolicyFormats.Read(policy.ReplaceLineEndings("\n").Trim('\n', '\r', ' ', '\t', '\uFEFF'), format);
         var scope = apiId is null ? PolicyScope.Global : PolicyScope.Api;
-        string? id = apiId;
+        var id = apiId;
         Change("Policy", before =>
         {
             if (apiId is null)

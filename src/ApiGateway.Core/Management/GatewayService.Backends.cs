@@ -35,7 +35,7 @@ public sealed partial class GatewayService
         ArgumentNullException.ThrowIfNull(definition);
         RequireValidId("Backend", definition.BackendId, "backend id");
         var url = RequireUrl(definition.Url, definition.BackendId ?? "new");
-        string id = definition.BackendId ?? string.Empty;
+        var id = definition.BackendId ?? string.Empty;
         BackendEntry entry = null!;
         GatewayConfiguration configuration = null!;
         Change("Backend", before =>
@@ -82,7 +82,7 @@ public sealed partial class GatewayService
     {
         ArgumentNullException.ThrowIfNull(definition);
         var url = definition.Url is null ? null : RequireUrl(definition.Url, backendId);
-        string id = backendId;
+        var id = backendId;
         BackendEntry entry = null!;
         GatewayConfiguration configuration = null!;
         Change("Backend", before =>

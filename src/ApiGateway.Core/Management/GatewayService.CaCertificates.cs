@@ -26,7 +26,7 @@ public sealed partial class GatewayService
             warnings.Add($"'{leaf.Subject}' is not marked as a certificate authority (basic constraints); chains through it may not build.");
         if (leaf.NotAfter < Time.GetLocalNow().DateTime)
             warnings.Add($"CA certificate '{name}' expired on {CertificateMetadata.Date(new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero))}; client certificates that chain to it will not validate.");
-        string id = certificateId ?? string.Empty;
+        var id = certificateId ?? string.Empty;
         CaCertificateEntry entry = CertificateMetadata.ToCaEntry(leaf, storeName);
         Change("CaCertificate", before =>
         {

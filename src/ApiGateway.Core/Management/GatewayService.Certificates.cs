@@ -33,7 +33,7 @@ public sealed partial class GatewayService
         RequireValidId("Certificate", certificateId, "certificate id");
         using var loaded = CertificateLoader.Load(input);
         var warnings = ValidityWarnings(certificateId ?? loaded.Leaf.GetNameInfo(X509NameType.SimpleName, false), loaded.Leaf);
-        string id = certificateId ?? string.Empty;
+        var id = certificateId ?? string.Empty;
         CertificateEntry entry = null!;
         var change = Change("Certificate", before =>
         {
@@ -93,7 +93,7 @@ public sealed partial class GatewayService
         ArgumentNullException.ThrowIfNull(input);
         using var loaded = CertificateLoader.Load(input);
         var warnings = ValidityWarnings(certificateId, loaded.Leaf);
-        string id = certificateId;
+        var id = certificateId;
         CertificateEntry entry = null!;
         var change = Change("Certificate", before =>
         {

@@ -116,7 +116,7 @@ public static class PolicyEditor
         var info = (IXmlLineInfo)element;
         var start = PolicyXmlPreprocessor.IndexOf(text, info.LineNumber, info.LinePosition) - 1;
         var i = start + 1;
-        char quote = '\0';
+        var quote = '\0';
         while (i < text.Length)
         {
             var c = text[i];

@@ -183,7 +183,7 @@ public static class PolicyFormats
                 break;
             }
             var name = text.AsSpan(amp + 1, semi - amp - 1);
-            string? character = name switch
+            var character = name switch
             {
                 "lt" => "<",
                 "gt" => ">",

@@ -148,7 +148,9 @@ internal sealed class BackendForwarder
         {
             if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError }
                 or ObjectDisposedException or IOException or SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown })
+            {
                 return true;
+            }
             // HTTP/2: the backend closed a new connection before its first request ("An HTTP/2 connection could not be
             // established"), which HttpClient reports without a cause.
             if (e is HttpRequestException { HttpRequestError: HttpRequestError.Unknown, InnerException: null })

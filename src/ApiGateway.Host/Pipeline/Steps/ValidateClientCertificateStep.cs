@@ -50,9 +50,12 @@ internal sealed class ValidateClientCertificateStep : Step
     {
         var certificate = context.State.ClientCertificate;
         if (certificate is null)
+        {
             return context.State.Tls is { Mode: ClientCertificateNegotiation.Off }
                 ? "none was presented (the hostname does not negotiate client certificates; turn on -NegotiateClientCertificate)"
                 : "none was presented";
+        }
+
         if (_policy.ValidateNotBefore || _policy.ValidateNotAfter)
         {
             var now = DateTime.Now;
