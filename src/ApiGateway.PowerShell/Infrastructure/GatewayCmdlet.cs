@@ -128,17 +128,39 @@ public abstract class GatewayCmdlet : PSCmdlet
     /// and that may find nothing to remove (a null value: nothing is passed through).
     /// </summary>
     internal void RemoveEach<T>(IEnumerable<(string? Id, string? Path)> items, GatewayContext? context, Func<string?, GatewayService, string> target, string action, bool force, bool passThru, Func<GatewayService, string?, OperationResult<T?>> remove)
+        where T : class =>
+        ForEachItem(items, context, target, t => ShouldProcessRemoval(t, action, force), passThru, remove);
+
+    /// <summary>
+    /// The loop of the Set-* cmdlets that take an id or piped objects: for each item, ShouldProcess, change through
+    /// Core, and with -PassThru write the result.
+    /// </summary>
+    internal void ChangeEach<T>(IEnumerable<(string Id, string? Path)> items, GatewayContext? context, string what, string action, bool passThru, Func<GatewayService, string, T> change)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(change);
+        ForEachItem(
+            items.Select(i => ((string?)i.Id, i.Path)), context, (id, service) => Target(what, id, service), t => ShouldProcess(t, action), passThru,
+            (service, id) => new OperationResult<T?>(change(service, id!), []));
+    }
+
+    /// <summary>
+    /// The one per-item loop: each item's configuration (from -Context, or the piped object's), confirmation, the Core
+    /// operation (a failure is written and the loop goes on), its warnings, and with -PassThru its value.
+    /// </summary>
+    private void ForEachItem<T>(IEnumerable<(string? Id, string? Path)> items, GatewayContext? context, Func<string?, GatewayService, string> target, Func<string, bool> confirm, bool passThru, Func<GatewayService, string?, OperationResult<T?>> operation)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(target);
-        ArgumentNullException.ThrowIfNull(remove);
+        ArgumentNullException.ThrowIfNull(operation);
         foreach (var (id, path) in items)
         {
             var service = ServiceFor(context, path);
-            if (!ShouldProcessRemoval(target(id, service), action, force))
+            if (!confirm(target(id, service)))
                 continue;
-            if (!TryInvoke(() => remove(service, id), out var result))
+            if (!TryInvoke(() => operation(service, id), out var result))
                 continue;
             foreach (var warning in result.Warnings)
                 WriteWarning(warning);

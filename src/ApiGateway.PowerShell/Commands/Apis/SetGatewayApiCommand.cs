@@ -65,20 +65,11 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(a => (Id: a.ApiId, Path: a.ConfigurationPath))
-            : [(ApiId, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcess(Target("API", id, service), "Change API"))
-                continue;
-            if (TryInvoke(() => Change(service, id), out var api) && PassThru)
-                WriteObject(api);
-        }
-    }
+    protected override void ProcessRecord() => ChangeEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(a => (a.ApiId, a.ConfigurationPath))
+            : [(ApiId, (string?)null)],
+        Context, "API", "Change API", PassThru, Change);
 
     /// <summary>The Core operation with this cmdlet's inputs.</summary>
     internal GatewayApi Change(GatewayService service, string apiId) => service.SetApi(apiId, new ApiDefinition
