@@ -5,8 +5,10 @@ namespace ApiGateway.Host.Expressions;
 /// order; attribute types without regard to case and with their synonyms (<c>S</c> = <c>ST</c>, <c>E</c> =
 /// <c>EMAILADDRESS</c>, <c>OID.2.5.4.3</c> = <c>CN</c>, …); values without regard to case, white space around the
 /// separators ignored, quoting and backslash escapes undone (<c>O="Contoso, Inc."</c> = <c>O=Contoso\, Inc.</c>).
-/// <c>,</c>, <c>;</c> and <c>+</c> all separate. A string that is not a DN (no <c>=</c>, or not parseable) is
-/// compared exactly, so <c>"trusted-issuer"</c> never equals <c>"CN=trusted-issuer"</c>. Allocation-free.
+/// <c>,</c> and <c>;</c> separate RDNs; <c>+</c> joins the attributes of one multi-valued RDN, which is a set (RFC 4514
+/// section 2.2, X.501): <c>CN=a+OU=x</c> equals <c>OU=x+CN=a</c> but never <c>CN=a, OU=x</c> (two RDNs). A string that
+/// is not a DN (no <c>=</c>, or not parseable) is compared exactly, so <c>"trusted-issuer"</c> never equals
+/// <c>"CN=trusted-issuer"</c>. Allocation-free unless a name has a multi-valued RDN.
 /// </summary>
 internal static class DistinguishedName
 {
@@ -21,6 +23,8 @@ internal static class DistinguishedName
             return true;
         if (a.IndexOf('=') < 0 || b.IndexOf('=') < 0)
             return a.SequenceEqual(b);
+        if (a.IndexOf('+') >= 0 || b.IndexOf('+') >= 0)
+            return MultiValuedEquals(a, b);
         var ra = new Reader(a);
         var rb = new Reader(b);
         while (true)
@@ -36,6 +40,54 @@ internal static class DistinguishedName
             if (!TypeEquals(typeA, typeB) || !ValueEquals(valueA, quotedA, valueB, quotedB))
                 return false;
         }
+    }
+
+    /// <summary>
+    /// The comparison when a name may have a multi-valued RDN (a <c>+</c>, which may also be escaped or quoted in a
+    /// value): both names as lists of RDNs, each a set of normalized attribute/value pairs.
+    /// </summary>
+    private static bool MultiValuedEquals(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        var na = Normalize(a);
+        var nb = Normalize(b);
+        if (na is null || nb is null)
+            return a.SequenceEqual(b);
+        if (na.Count != nb.Count)
+            return false;
+        for (var i = 0; i < na.Count; i++)
+        {
+            if (na[i].Count != nb[i].Count)
+                return false;
+            var unmatched = new List<string>(nb[i]);
+            foreach (var pair in na[i])
+            {
+                if (!unmatched.Remove(pair))
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>RDNs of <paramref name="text"/> as sets of "TYPE=VALUE" (canonical type, escapes undone, upper case), or null when it does not parse.</summary>
+    private static List<List<string>>? Normalize(ReadOnlySpan<char> text)
+    {
+        var rdns = new List<List<string>> { new() };
+        var reader = new Reader(text);
+        while (reader.Next(out var type, out var value, out var quoted))
+        {
+            var builder = new System.Text.StringBuilder().Append(Canonical(type)).Append('=');
+            var i = 0;
+            while (NextChar(value, quoted, ref i, out var c))
+                builder.Append(c);
+            rdns[^1].Add(builder.ToString().ToUpperInvariant());
+            if (!reader.JoinedWithNext)
+                rdns.Add([]);
+        }
+        if (reader.Failed)
+            return null;
+        if (rdns[^1].Count == 0)
+            rdns.RemoveAt(rdns.Count - 1);
+        return rdns;
     }
 
     private static bool TypeEquals(ReadOnlySpan<char> a, ReadOnlySpan<char> b) =>
@@ -134,11 +186,15 @@ internal static class DistinguishedName
 
         public bool Failed { get; private set; }
 
+        /// <summary>Whether the pair just read is followed by <c>+</c>: the next pair belongs to the same RDN.</summary>
+        public bool JoinedWithNext { get; private set; }
+
         public bool Next(out ReadOnlySpan<char> type, out ReadOnlySpan<char> value, out bool quoted)
         {
             type = default;
             value = default;
             quoted = false;
+            JoinedWithNext = false;
             SkipSpaces();
             if (_position >= _text.Length)
                 return false;
@@ -214,6 +270,7 @@ internal static class DistinguishedName
             {
                 if (_text[_position] is not (',' or ';' or '+'))
                     return Fail();
+                JoinedWithNext = _text[_position] == '+';
                 _position++;
             }
             return true;

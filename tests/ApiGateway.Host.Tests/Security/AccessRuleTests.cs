@@ -147,4 +147,27 @@ public sealed class AccessRuleTests : IAsyncLifetime
         Assert.Empty(result.Compiled);
         Assert.Contains("System.Security.Cryptography.X509Certificates.X509Chain", Problems(result), StringComparison.Ordinal);
     }
+
+    // Both readings of the published issuer/subject policy: the gateway's (names compared as names, docs/gateway.md
+    // "Comparing distinguished names", a deliberate difference) and APIM's exact string comparison, written as a call.
+    // Catches: the == rewrite comparing ordinally (the spelling test then refuses), or string.Equals being rewritten too
+    // (the exact test then accepts), or the DN rule accepting a different name.
+    [Fact]
+    public async Task IssuerSubjectPolicy_ComparesNamesAsNames_AndStringEqualsOrdinalComparesExactly()
+    {
+        using var ca = ApiGateway.Core.Tests.Support.TestCertificates.CreateCa("CN=Partner CA, O=Contoso");
+        using var partner = ApiGateway.Core.Tests.Support.TestCertificates.Create("CN=partner, O=Contoso", ca, clientAuth: true);
+        using var impostor = ApiGateway.Core.Tests.Support.TestCertificates.Create("CN=partner, O=Contoso", ApiGateway.Core.Tests.Support.TestCertificates.CreateCa("CN=Partner CA2, O=Contoso"), clientAuth: true);
+        const string Spelled = "cn=partner ca,o=contoso";
+        _harness.AddApi("names", Refusing($"context.Request.Certificate == null || context.Request.Certificate.Issuer != \"{Spelled}\" || context.Request.Certificate.SubjectName.Name != \"CN=partner,O=Contoso\""));
+        _harness.AddApi("exact", Refusing($"context.Request.Certificate == null || !string.Equals(context.Request.Certificate.Issuer, \"{Spelled}\", StringComparison.Ordinal)"));
+        _harness.AddApi("exact-printed", Refusing("context.Request.Certificate == null || !string.Equals(context.Request.Certificate.Issuer, \"CN=Partner CA, O=Contoso\", StringComparison.Ordinal)"));
+
+        Assert.Equal(200, await StatusAsync("names", partner));
+        Assert.Equal(403, await StatusAsync("names", impostor));
+        Assert.Equal(403, await StatusAsync("names", null));
+        Assert.Equal(403, await StatusAsync("exact", partner));
+        Assert.Equal(200, await StatusAsync("exact-printed", partner));
+        Assert.Equal(403, await StatusAsync("exact-printed", impostor));
+    }
 }
