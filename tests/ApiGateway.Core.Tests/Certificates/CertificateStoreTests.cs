@@ -71,11 +71,11 @@ public sealed class CertificateStoreTests : IDisposable
         Assert.True(publicKey.VerifyData("proof"u8, key.SignData("proof"u8, HashAlgorithmName.SHA256), HashAlgorithmName.SHA256));
     }
 
-    [Fact]
+    [UnixFact("Unix file modes do not exist on Windows.")]
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void StoreFilesAndFolders_AreOwnerOnly_OnUnix()
     {
-        if (OperatingSystem.IsWindows())
-            return;
         _service.AddCertificate("client", CertificateInput.FromCertificate(_client));
         _service.AddCaCertificate("root", CertificateInput.FromCertificate(_ca));
         var folderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -90,11 +90,11 @@ public sealed class CertificateStoreTests : IDisposable
             Assert.Equal(fileMode, File.GetUnixFileMode(file));
     }
 
-    [Fact]
+    [UnixFact("Unix file modes do not exist on Windows.")]
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void ExistingStoreFolder_WithLooserPermissions_IsTightened()
     {
-        if (OperatingSystem.IsWindows())
-            return;
         Directory.CreateDirectory(_service.CertificateStore.Directory);
         File.SetUnixFileMode(_service.CertificateStore.Directory, (UnixFileMode)0b111_101_101);
 

@@ -11,16 +11,6 @@ using ApiGateway.Host.Tests.Support;
 
 namespace ApiGateway.Host.Tests.Hardening;
 
-/// <summary>A fact that runs on Linux and macOS only, and is reported as skipped (not passed) elsewhere.</summary>
-public sealed class UnixFactAttribute : FactAttribute
-{
-    public UnixFactAttribute()
-    {
-        if (OperatingSystem.IsWindows())
-            Skip = "Unix file modes do not exist on Windows.";
-    }
-}
-
 /// <summary>
 /// A whole scenario with a known PFX password, known private keys and a known backend secret: uploaded and linked
 /// PFX files, a wrong password, a backend credential with an Authorization secret, the real gateway started as a

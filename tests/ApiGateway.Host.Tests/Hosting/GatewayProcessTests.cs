@@ -196,11 +196,11 @@ public sealed class GatewayProcessTests
         }
     }
 
-    [Fact]
+    [UnixFact("SIGTERM is a Unix signal.")]
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Run_StopsGracefullyOnSigterm_AndRemovesItsStateFile()
     {
-        if (OperatingSystem.IsWindows())
-            return; // SIGTERM is a Unix signal
         await using var gateway = TestGateway.Create();
         gateway.AddApi("hello", "hello", policy: MockPolicy);
         using var process = StartHost(["run", "--config", gateway.ConfigurationPath]);
