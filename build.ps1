@@ -23,6 +23,11 @@
     ./build.ps1 -Task Pester
     Runs only the Pester suite against the module folder that is already built.
 .EXAMPLE
+    ./build.ps1 -Task Mutation -MutationTarget Host
+    Mutation testing (Stryker.NET, the repo-local dotnet-stryker tool) of the code that decides access, as listed in
+    tests/mutation/host.json; the reports land in TestResults/mutation/<target>/ and the score per file is printed.
+    Slow (tens of minutes): not part of the per-commit test command. tests/MUTATION.md records the scores.
+.EXAMPLE
     ./build.ps1 -Task Bench -Quick
     Runs the benchmarks (bench/run.sh: BenchmarkDotNet suites, rotation under load, the peer comparison with nginx
     and HAProxy) and writes bench/results/<timestamp>/RESULTS.md; without -Quick the result is also copied to
@@ -33,8 +38,12 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [ValidateSet('Build', 'Test', 'Pester', 'All', 'Bench')]
+    [ValidateSet('Build', 'Test', 'Pester', 'All', 'Bench', 'Mutation')]
     [string] $Task = 'All',
+
+    # Mutation only: which code under test (tests/mutation/<name>.json lists its files).
+    [ValidateSet('Core', 'Host', 'All')]
+    [string] $MutationTarget = 'All',
 
     # Bench only: the smoke-sized run (bench/run.sh --quick).
     [switch] $Quick
@@ -176,6 +185,30 @@ exit 0
 
 if ($script:FailedSteps.Count -gt 0) {
     throw "Failed: $($script:FailedSteps -join '; ')."
+}
+
+if ($Task -eq 'Mutation') {
+    Invoke-Step 'dotnet tool restore' { dotnet tool restore }
+    $targets = if ($MutationTarget -eq 'All') { 'Core', 'Host' } else { $MutationTarget }
+    foreach ($target in $targets) {
+        $config = Join-Path $PSScriptRoot "tests/mutation/$($target.ToLowerInvariant()).json"
+        $output = Join-Path $results "mutation/$target"
+        Push-Location -LiteralPath (Join-Path $PSScriptRoot "tests/ApiGateway.$target.Tests")
+        try {
+            Invoke-Step "Stryker ($target)" { dotnet stryker --config-file $config --output $output }
+        }
+        finally {
+            Pop-Location
+        }
+        $report = Get-Content -LiteralPath (Join-Path $output 'reports/mutation-report.json') -Raw | ConvertFrom-Json
+        foreach ($file in $report.files.PSObject.Properties) {
+            $mutants = @($file.Value.mutants)
+            $killed = @($mutants | Where-Object status -in 'Killed', 'Timeout').Count
+            $survived = @($mutants | Where-Object status -in 'Survived', 'NoCoverage').Count
+            $score = if ($killed + $survived) { [Math]::Round(100 * $killed / ($killed + $survived), 1) } else { 100 }
+            [pscustomobject]@{ File = [IO.Path]::GetRelativePath($PSScriptRoot, $file.Name); Killed = $killed; Survived = $survived; Score = $score }
+        }
+    }
 }
 
 if ($Task -eq 'Bench') {
