@@ -23,12 +23,18 @@ namespace ApiGateway.Host
 
             Options of run:
               --status-port <n>      status endpoint port on 127.0.0.1 (default: an ephemeral port; 'none' for none)
+              --health-address <address:port>
+                                     also serve /healthz, /readyz and /metrics (never /status or /shutdown) there,
+                                     e.g. 0.0.0.0:8080, [::]:8080, *:8080 (for a kubelet or a load balancer)
+              --drain-timeout <s>    how long a stop lets requests in flight finish (default 30)
+              --shutdown-delay <s>   how long a stop keeps accepting connections with /readyz at 503 first (default 0)
               --no-state-file        do not write <config>.state.json (Get-GatewayStatus/Stop-Gateway will not find it)
               --log-level <level>    Trace, Debug, Information (default), Warning, Error
               --log-format <format>  simple (default), json, systemd
               --log-file <path>      append all output to <path> instead of the console
               --detach               leave the terminal's process group (used by Start-Gateway)
 
+            Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully (drain); SIGHUP reloads the configuration.
             Exit codes: 0 stopped normally; 1 bad command line; 2 configuration invalid; 3 cannot listen; 4 other failure.
             """;
 
@@ -93,6 +99,9 @@ namespace ApiGateway.Host
                     StatusPort = options.StatusPort,
                     WriteStateFile = options.WriteStateFile,
                     LogPath = options.LogFile is null ? null : Path.GetFullPath(options.LogFile),
+                    HealthAddress = options.HealthAddress,
+                    DrainTimeout = options.DrainTimeout,
+                    ShutdownDelay = options.ShutdownDelay,
                 }).ConfigureAwait(false);
             }
             catch (GatewayStartException ex)
@@ -104,8 +113,22 @@ namespace ApiGateway.Host
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Signal(server, "SIGTERM"));
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Signal(server, "SIGINT"));
             using var sigquit = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Signal(server, "SIGQUIT"));
+            // SIGHUP's default ends the process (exit 129, no drain, a stale state file); an operator means "reload", as for nginx.
+            using var sighup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                server.RequestReload("SIGHUP");
+            });
+            var systemd = new Microsoft.Extensions.Hosting.Systemd.SystemdNotifier();
+            if (systemd.IsEnabled)
+            {
+                // Type=notify: systemd starts dependent units (and `systemctl start` returns) only now that every listener is bound.
+                systemd.Notify(new Microsoft.Extensions.Hosting.Systemd.ServiceState($"READY=1\nSTATUS=Serving revision {server.Snapshot.Revision}"));
+            }
             var reason = await server.ShutdownRequested.ConfigureAwait(false);
             Log.ShutdownRequested(server.Runtime.Services.Logger, reason, server.DrainTimeout.TotalSeconds);
+            if (systemd.IsEnabled)
+                systemd.Notify(Microsoft.Extensions.Hosting.Systemd.ServiceState.Stopping);
             await server.StopAsync().ConfigureAwait(false);
             return 0;
         }
@@ -157,6 +180,9 @@ namespace ApiGateway.Host
         public bool Detach { get; private set; }
         public string? Folder { get; private set; }
         public int? Port { get; private set; }
+        public Runtime.EndpointKey? HealthAddress { get; private set; }
+        public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(30);
+        public TimeSpan ShutdownDelay { get; private set; } = TimeSpan.Zero;
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -200,6 +226,15 @@ namespace ApiGateway.Host
                     case "--detach":
                         options.Detach = true;
                         break;
+                    case "--health-address":
+                        options.HealthAddress = ParseAddress(name, Value(args, ref i));
+                        break;
+                    case "--drain-timeout":
+                        options.DrainTimeout = ParseSeconds(name, Value(args, ref i), allowZero: false);
+                        break;
+                    case "--shutdown-delay":
+                        options.ShutdownDelay = ParseSeconds(name, Value(args, ref i), allowZero: true);
+                        break;
                     case "--folder":
                         options.Folder = Value(args, ref i);
                         break;
@@ -212,6 +247,24 @@ namespace ApiGateway.Host
             }
             return options;
         }
+
+        /// <summary><c>address:port</c> with an IPv4 address, <c>[IPv6]</c>, <c>*</c> (every address) or <c>localhost</c>.</summary>
+        internal static Runtime.EndpointKey ParseAddress(string name, string value)
+        {
+            var colon = value.LastIndexOf(':');
+            var host = colon > 0 ? value[..colon] : string.Empty;
+            if (host.StartsWith('[') && host.EndsWith(']'))
+                host = host[1..^1];
+            if (colon > 0 && (host is "*" or "localhost" || System.Net.IPAddress.TryParse(host, out _)))
+                return Runtime.EndpointKey.Of(host, ParsePort(name, value[(colon + 1)..], allowZero: false));
+            throw new ArgumentException($"{name} '{value}' is not an address and port: use e.g. 0.0.0.0:8080, [::]:8080, *:8080 or 127.0.0.1:8080.");
+        }
+
+        private static TimeSpan ParseSeconds(string name, string value, bool allowZero) =>
+            double.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                && seconds <= 3600 && (allowZero || seconds > 0)
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new ArgumentException($"{name} '{value}' is not a number of seconds between {(allowZero ? "0" : "0 (exclusive)")} and 3600.");
 
         private static int ParsePort(string name, string value, bool allowZero) =>
             int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port <= 65535 && (allowZero || port > 0)
