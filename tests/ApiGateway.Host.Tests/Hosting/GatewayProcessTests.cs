@@ -130,6 +130,49 @@ public sealed class GatewayProcessTests
         Assert.EndsWith("dotnet", DotnetLocator.Find(HostPath, null), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("DOTNET_ROOT")]
+    [InlineData("DOTNET_HOST_PATH")]
+    public void MissingRuntime_InTheDotnetAVariableNames_IsReported_NotAnotherInstallationQuietlyUsed(string variable)
+    {
+        using var folder = new TempFolder();
+        var fakeRoot = FakeDotnetRootWithoutAspNetCore(folder);
+        var real = Path.GetDirectoryName(DotnetLocator.Find(HostPath, null))!;
+        var environment = new Dictionary<string, string?>
+        {
+            [variable] = variable == "DOTNET_ROOT" ? fakeRoot : Path.Combine(fakeRoot, "dotnet"),
+            ["PATH"] = real, // a dotnet with ASP.NET Core is on PATH: the variable still decides
+        };
+
+        var error = Assert.Throws<GatewayException>(() => DotnetLocator.Find(HostPath, null, name => environment.GetValueOrDefault(name)));
+
+        Assert.Equal("GatewayRuntimeNotFound", error.ErrorId);
+        Assert.Contains($"{variable} names '{fakeRoot}', which has no Microsoft.AspNetCore.App 10.x", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Install the ASP.NET Core Runtime 10.0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'sudo apt-get install -y aspnetcore-runtime-10.0'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("dotnet-install.sh | bash -s -- --runtime aspnetcore --channel 10.0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'winget install Microsoft.DotNet.AspNetCore.10'", error.Message, StringComparison.Ordinal);
+        // Without the variable the same search finds the real installation.
+        Assert.Equal(real, Path.GetDirectoryName(DotnetLocator.Find(HostPath, null, name => name == "PATH" ? real : null)));
+    }
+
+    /// <summary>
+    /// A dotnet root like a runtime-only install: the real muxer (copied: a link would lead back to the real root),
+    /// host/fxr and Microsoft.NETCore.App linked into the real one, no Microsoft.AspNetCore.App.
+    /// </summary>
+    internal static string FakeDotnetRootWithoutAspNetCore(TempFolder folder)
+    {
+        var realMuxer = DotnetLocator.Find(HostPath, null);
+        var realRoot = Path.GetDirectoryName(realMuxer)!;
+        var fakeRoot = Directory.CreateDirectory(folder.File("dotnet-without-aspnetcore")).FullName;
+        File.Copy(realMuxer, Path.Combine(fakeRoot, Path.GetFileName(realMuxer)));
+        Directory.CreateDirectory(Path.Combine(fakeRoot, "host"));
+        Directory.CreateSymbolicLink(Path.Combine(fakeRoot, "host", "fxr"), Path.Combine(realRoot, "host", "fxr"));
+        Directory.CreateDirectory(Path.Combine(fakeRoot, "shared"));
+        Directory.CreateSymbolicLink(Path.Combine(fakeRoot, "shared", "Microsoft.NETCore.App"), Path.Combine(realRoot, "shared", "Microsoft.NETCore.App"));
+        return fakeRoot;
+    }
+
     [Fact]
     public async Task RunCommand_WithAnInvalidConfiguration_ExitsWith2_ListingEveryError()
     {
