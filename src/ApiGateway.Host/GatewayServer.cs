@@ -41,6 +41,9 @@ internal sealed record GatewayServerOptions
     /// </summary>
     public TimeSpan ShutdownDelay { get; init; } = TimeSpan.Zero;
 
+    /// <summary>Binds every hostname's listener on this address (an IP or <c>*</c>) instead of the configured one, or null.</summary>
+    public string? ListenAddress { get; init; }
+
     /// <summary>Where the health listener binds (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> only), or null for none.</summary>
     public EndpointKey? HealthAddress { get; init; }
 
@@ -107,7 +110,7 @@ internal sealed class GatewayServer : IAsyncDisposable
         _provider = provider;
         Runtime = runtime;
         _logger = options.LoggerFactory.CreateLogger("ApiGateway");
-        _listeners = new ListenerManager(runtime, new GatewayRequestHandler(runtime), options.LoggerFactory);
+        _listeners = new ListenerManager(runtime, new GatewayRequestHandler(runtime), options.LoggerFactory, options.ListenAddress);
         runtime.Services.Metrics.Observe(new MetricsSource(() => Runtime.Current, () => Runtime.LastReloadError is not null, () => GetReadiness().Ready));
         _export = new PrometheusExport(runtime.Services.Metrics);
     }

@@ -26,6 +26,8 @@ namespace ApiGateway.Host
               --health-address <address:port>
                                      also serve /healthz, /readyz and /metrics (never /status or /shutdown) there,
                                      e.g. 0.0.0.0:8080, [::]:8080, *:8080 (for a kubelet or a load balancer)
+              --listen-address <ip>  bind every hostname's port on this address (or *) instead of the configured
+                                     one: several instances of one configuration on one host
               --drain-timeout <s>    how long a stop lets requests in flight finish (default 30)
               --shutdown-delay <s>   how long a stop keeps accepting connections with /readyz at 503 first (default 0)
               --no-state-file        do not write <config>.state.json (Get-GatewayStatus/Stop-Gateway will not find it)
@@ -100,6 +102,7 @@ namespace ApiGateway.Host
                     WriteStateFile = options.WriteStateFile,
                     LogPath = options.LogFile is null ? null : Path.GetFullPath(options.LogFile),
                     HealthAddress = options.HealthAddress,
+                    ListenAddress = options.ListenAddress,
                     DrainTimeout = options.DrainTimeout,
                     ShutdownDelay = options.ShutdownDelay,
                 }).ConfigureAwait(false);
@@ -181,6 +184,7 @@ namespace ApiGateway.Host
         public string? Folder { get; private set; }
         public int? Port { get; private set; }
         public Runtime.EndpointKey? HealthAddress { get; private set; }
+        public string? ListenAddress { get; private set; }
         public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(30);
         public TimeSpan ShutdownDelay { get; private set; } = TimeSpan.Zero;
 
@@ -228,6 +232,12 @@ namespace ApiGateway.Host
                         break;
                     case "--health-address":
                         options.HealthAddress = ParseAddress(name, Value(args, ref i));
+                        break;
+                    case "--listen-address":
+                        var listen = Value(args, ref i);
+                        options.ListenAddress = listen == "*" ? "*"
+                            : System.Net.IPAddress.TryParse(listen.Trim('[', ']'), out var ip) ? ip.ToString()
+                            : throw new ArgumentException($"--listen-address '{listen}' is not an IP address or *.");
                         break;
                     case "--drain-timeout":
                         options.DrainTimeout = ParseSeconds(name, Value(args, ref i), allowZero: false);

@@ -37,8 +37,13 @@ internal sealed class ListenerManager : IAsyncDisposable
     private volatile IReadOnlyList<Listener> _published = [];
     private string? _restartNotice;
 
-    public ListenerManager(GatewayRuntime runtime, GatewayRequestHandler handler, ILoggerFactory loggerFactory)
+    private readonly string? _listenAddress;
+
+    // listenAddress: binds every listener on this address (an IP or *) instead of the hostnames' configured ones, for
+    // several instances of one configuration on one host, each on an address of its own (--listen-address).
+    public ListenerManager(GatewayRuntime runtime, GatewayRequestHandler handler, ILoggerFactory loggerFactory, string? listenAddress = null)
     {
+        _listenAddress = listenAddress;
         _runtime = runtime;
         _handler = handler;
         _loggerFactory = loggerFactory;
@@ -219,7 +224,7 @@ internal sealed class ListenerManager : IAsyncDisposable
                     return next(connection);
                 });
             }
-            switch (key.Address)
+            switch (_listenAddress ?? key.Address)
             {
                 case "*":
                     options.ListenAnyIP(key.Port, Configure);
@@ -228,7 +233,7 @@ internal sealed class ListenerManager : IAsyncDisposable
                     options.ListenLocalhost(key.Port, Configure);
                     break;
                 default:
-                    options.Listen(IPAddress.Parse(key.Address), key.Port, Configure);
+                    options.Listen(IPAddress.Parse(_listenAddress ?? key.Address), key.Port, Configure);
                     break;
             }
         });
