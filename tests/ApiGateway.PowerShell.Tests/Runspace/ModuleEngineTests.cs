@@ -40,6 +40,8 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         ("Get-GatewayCertificateReference", "Get-GatewayCertificateReference -Context $context -CertificateId server-tls"),
         ("Set-GatewayPolicy", "Set-GatewayPolicy -Context $context -ApiId orders -Policy '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>' -PassThru"),
         ("Get-GatewayPolicy", "Get-GatewayPolicy -Context $context"),
+        ("Set-GatewayLimit", "Set-GatewayLimit -Context $context -RequestHeadersTimeoutSeconds 10 -PassThru"),
+        ("Get-GatewayLimit", "Get-GatewayLimit -Context $context"),
         ("Start-Gateway", "Start-Gateway -Context $context -TimeoutSec 120"),
         ("Get-GatewayStatus", "Get-GatewayStatus -Context $context"),
         ("Stop-Gateway", "Stop-Gateway -Context $context -PassThru"),
