@@ -91,6 +91,9 @@ namespace ApiGateway.Host
                 ProcessDetach.RedirectOutput(options.LogFile);
 
             using var loggerFactory = Logging.Create(options.LogLevel, options.LogFormat);
+            // Signals are taken before the start, which writes the state file: a SIGTERM or SIGHUP sent as soon as the
+            // state file appears must not meet the default action (the process ending with 143 or 129).
+            using var signals = new ProcessSignals();
             GatewayServer server;
             try
             {
@@ -113,15 +116,7 @@ namespace ApiGateway.Host
                 return ex.ExitCode;
             }
 
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Signal(server, "SIGTERM"));
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Signal(server, "SIGINT"));
-            using var sigquit = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Signal(server, "SIGQUIT"));
-            // SIGHUP's default ends the process (exit 129, no drain, a stale state file); an operator means "reload", as for nginx.
-            using var sighup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true;
-                server.RequestReload("SIGHUP");
-            });
+            signals.Attach(server);
             var systemd = new Microsoft.Extensions.Hosting.Systemd.SystemdNotifier();
             if (systemd.IsEnabled)
             {
@@ -136,11 +131,6 @@ namespace ApiGateway.Host
             return 0;
         }
 
-        private static Action<PosixSignalContext> Signal(GatewayServer server, string name) => context =>
-        {
-            context.Cancel = true; // stop gracefully instead of being killed
-            server.RequestShutdown(name);
-        };
 
         private static int Validate(Options options)
         {
@@ -280,6 +270,74 @@ namespace ApiGateway.Host
             int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port <= 65535 && (allowZero || port > 0)
                 ? port
                 : throw new ArgumentException($"{name} '{value}' is not a port number.");
+    }
+
+    /// <summary>
+    /// The signals of <c>run</c>: SIGTERM, SIGINT and SIGQUIT stop gracefully instead of killing the process; SIGHUP
+    /// reloads (its default ends the process with 129, no drain and a stale state file; an operator means "reload", as
+    /// for nginx). What arrives while the gateway is still starting is applied once it serves.
+    /// </summary>
+    internal sealed class ProcessSignals : IDisposable
+    {
+        private readonly List<PosixSignalRegistration> _registrations = [];
+        private readonly Lock _lock = new();
+        private GatewayServer? _server;
+        private string? _pendingShutdown;
+        private string? _pendingReload;
+
+        public ProcessSignals()
+        {
+            _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, "SIGTERM")));
+            _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, "SIGINT")));
+            if (!OperatingSystem.IsWindows())
+            {
+                _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Stop(c, "SIGQUIT")));
+                _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload));
+            }
+        }
+
+        /// <summary>From now on signals go to <paramref name="server"/>; one that came during the start is applied now.</summary>
+        public void Attach(GatewayServer server)
+        {
+            lock (_lock)
+            {
+                _server = server;
+                if (_pendingReload is { } reload)
+                    server.RequestReload(reload);
+                if (_pendingShutdown is { } shutdown)
+                    server.RequestShutdown(shutdown);
+            }
+        }
+
+        private void Stop(PosixSignalContext context, string name)
+        {
+            context.Cancel = true; // stop gracefully instead of being killed
+            lock (_lock)
+            {
+                if (_server is null)
+                    _pendingShutdown ??= name;
+                else
+                    _server.RequestShutdown(name);
+            }
+        }
+
+        private void Reload(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            lock (_lock)
+            {
+                if (_server is null)
+                    _pendingReload = "SIGHUP";
+                else
+                    _server.RequestReload("SIGHUP");
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations)
+                registration.Dispose();
+        }
     }
 
     /// <summary>Console logging for systemd, containers and terminals; ASP.NET's own chatter only from Warning up.</summary>
