@@ -36,6 +36,7 @@
         'Set-ApiGatewayCredential'
         'Get-GatewayPolicy'
         'Set-GatewayPolicy'
+        'Remove-GatewayPolicy'
         'Set-GatewayHostname'
         'Get-GatewayHostname'
         'Remove-GatewayHostname'

@@ -48,11 +48,18 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
+# Test steps that failed; the later test steps still run, so one run reports every failure, and the script fails at the end.
+$script:FailedSteps = [System.Collections.Generic.List[string]]::new()
+
 function Invoke-Step {
-    param([string] $Name, [scriptblock] $Command)
+    param([string] $Name, [scriptblock] $Command, [switch] $ContinueOnFailure)
     Write-Host "==> $Name" -ForegroundColor Cyan
     & $Command
-    if ($LASTEXITCODE -ne 0) { throw "$Name failed (exit code $LASTEXITCODE)." }
+    if ($LASTEXITCODE -ne 0) {
+        if (-not $ContinueOnFailure) { throw "$Name failed (exit code $LASTEXITCODE)." }
+        Write-Host "$Name failed (exit code $LASTEXITCODE)." -ForegroundColor Red
+        $script:FailedSteps.Add("$Name (exit code $LASTEXITCODE)")
+    }
 }
 
 # The pwsh this script runs in, as a command line for a child process: the dotnet tool runs as `dotnet pwsh.dll`.
@@ -94,6 +101,22 @@ function Test-PowerShellSyntax {
     Write-Host "Parsed $(@($files).Count) PowerShell files: 0 errors."
 }
 
+# The .editorconfig rules the compiler cannot check (EnforceCodeStyleInBuild covers the C# ones): LF line endings, a
+# final newline, and no trailing whitespace outside Markdown (where two trailing spaces are a line break).
+function Test-TextFileRules {
+    $skip = [regex] '[\\/](\.git|bin|obj|out|node_modules|TestResults|BenchmarkDotNet\.Artifacts|results)[\\/]'
+    $extensions = '.cs', '.ps1', '.psm1', '.psd1', '.ps1xml', '.json', '.xml', '.csproj', '.props', '.targets', '.sln', '.sh', '.py', '.yml', '.yaml', '.md', '.txt'
+    $problems = foreach ($file in Get-ChildItem -LiteralPath $PSScriptRoot -Recurse -File | Where-Object { $_.Extension -in $extensions -and -not $skip.IsMatch($_.FullName.Substring($PSScriptRoot.Length)) }) {
+        $text = [IO.File]::ReadAllText($file.FullName)
+        if ($text.Length -eq 0) { continue }
+        $relative = $file.FullName.Substring($PSScriptRoot.Length + 1)
+        if ($text.Contains("`r")) { "${relative}: CR line endings (the repository uses LF)" }
+        if (-not $text.EndsWith("`n")) { "${relative}: no final newline" }
+        if ($file.Extension -ne '.md' -and $text -match '(?m)[ \t]+$') { "${relative}: trailing whitespace" }
+    }
+    if ($problems) { throw ".editorconfig rules broken:`n$($problems -join "`n")" }
+}
+
 if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
     throw 'The .NET SDK (dotnet) is not on PATH. Install the SDK named in global.json: https://dot.net'
 }
@@ -127,9 +150,11 @@ if ($Task -in 'Test', 'All') {
     if (-not (Test-Path -LiteralPath $manifest)) { throw "No built module at $manifest. Run ./build.ps1 -Task Build first." }
     Remove-Item -LiteralPath $results -Recurse -Force -ErrorAction SilentlyContinue
     $junit = 'junit;LogFilePath={0}' -f (Join-Path $results 'xunit/{assembly}.xml')
-    Invoke-Step 'dotnet test (xunit)' { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration --nologo --logger $junit --logger 'console;verbosity=normal' }
+    Invoke-Step 'dotnet test (xunit)' -ContinueOnFailure { dotnet test (Join-Path $PSScriptRoot 'GatewayModule.sln') -c $Configuration --nologo --logger $junit --logger 'console;verbosity=normal' }
     Write-Host '==> PowerShell parser (every .ps1, .psm1, .psd1)' -ForegroundColor Cyan
-    Test-PowerShellSyntax
+    try { Test-PowerShellSyntax } catch { Write-Host $_ -ForegroundColor Red; $script:FailedSteps.Add('PowerShell parser') }
+    Write-Host '==> .editorconfig text rules (LF, final newline, no trailing whitespace)' -ForegroundColor Cyan
+    try { Test-TextFileRules; Write-Host 'Text files: 0 problems.' } catch { Write-Host $_ -ForegroundColor Red; $script:FailedSteps.Add('.editorconfig text rules') }
 }
 
 if ($Task -in 'Test', 'Pester', 'All') {
@@ -161,12 +186,16 @@ exit 0
     $pwsh = @(Get-PwshCommandLine)
     $pwshArguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $pester)
     try {
-        Invoke-Step "Pester (tests/Pester, $pesterManifest)" { & $pwsh[0] @pwshArguments }
+        Invoke-Step "Pester (tests/Pester, $pesterManifest)" -ContinueOnFailure { & $pwsh[0] @pwshArguments }
     }
     finally {
         Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH, Env:APIGATEWAY_PESTER_MODULE, Env:APIGATEWAY_PESTER_RESULT, Env:APIGATEWAY_PACKAGE_PATH -ErrorAction SilentlyContinue
     }
     Write-Host "Test results: $results"
+}
+
+if ($script:FailedSteps.Count -gt 0) {
+    throw "Failed: $($script:FailedSteps -join '; ')."
 }
 
 if ($Task -eq 'Bench') {

@@ -31,41 +31,47 @@ public enum GatewayErrorCategory
 }
 
 /// <summary>
-/// A failure of a Core operation: a stable <see cref="ErrorId"/> (for example <c>CertificateInUse</c>), the
-/// <see cref="Condition"/> part of it (<c>InUse</c>) that cmdlets append to their own name
-/// (<c>RemoveGatewayCertificateInUse</c>), a <see cref="Category"/>, and a message that names the thing and the fix.
+/// A failure of a Core operation: what it is about (<see cref="Subject"/>, e.g. <c>Certificate</c>) and what went
+/// wrong (<see cref="Condition"/>, e.g. <c>InUse</c>), from which the stable <see cref="ErrorId"/>
+/// (<c>CertificateInUse</c>) follows and cmdlets build their own (<c>RemoveGatewayCertificateInUse</c>); a
+/// <see cref="Category"/>; and a message that names the thing and the fix.
 /// </summary>
 public class GatewayException : Exception
 {
-    public GatewayException(string errorId, string condition, GatewayErrorCategory category, string message, object? target = null, Exception? inner = null)
+    public GatewayException(string subject, string condition, GatewayErrorCategory category, string message, object? target = null, Exception? inner = null)
         : base(message, inner)
     {
-        ErrorId = errorId;
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(condition);
+        Subject = subject;
         Condition = condition;
         Category = category;
         Target = target;
     }
 
     public GatewayException()
-        : this("Unknown", "Unknown", GatewayErrorCategory.InvalidOperation, "Unknown error.")
+        : this("Unknown", string.Empty, GatewayErrorCategory.InvalidOperation, "Unknown error.")
     {
     }
 
     public GatewayException(string message)
-        : this("Unknown", "Unknown", GatewayErrorCategory.InvalidOperation, message)
+        : this("Unknown", string.Empty, GatewayErrorCategory.InvalidOperation, message)
     {
     }
 
     public GatewayException(string message, Exception innerException)
-        : this("Unknown", "Unknown", GatewayErrorCategory.InvalidOperation, message, null, innerException)
+        : this("Unknown", string.Empty, GatewayErrorCategory.InvalidOperation, message, null, innerException)
     {
     }
 
-    /// <summary>Stable identifier of the failure, <c>&lt;Subject&gt;&lt;Condition&gt;</c>, e.g. <c>CertificateInUse</c>.</summary>
-    public string ErrorId { get; }
+    /// <summary>What the failure is about, e.g. <c>Certificate</c>, <c>CertificateStore</c> or <c>Configuration</c>.</summary>
+    public string Subject { get; }
 
-    /// <summary>The condition alone, e.g. <c>InUse</c>; cmdlets build <c>&lt;Verb&gt;&lt;Noun&gt;&lt;Condition&gt;</c> from it.</summary>
+    /// <summary>What went wrong, e.g. <c>InUse</c>; cmdlets build <c>&lt;Verb&gt;&lt;Noun&gt;&lt;Condition&gt;</c> from it.</summary>
     public string Condition { get; }
+
+    /// <summary>Stable identifier of the failure, <c>&lt;Subject&gt;&lt;Condition&gt;</c>, e.g. <c>CertificateInUse</c>.</summary>
+    public string ErrorId => Subject + Condition;
 
     /// <summary>What kind of failure this is.</summary>
     public GatewayErrorCategory Category { get; }
@@ -75,7 +81,4 @@ public class GatewayException : Exception
 
     /// <summary>Further problems found together with this one (e.g. every error of a policy document).</summary>
     public IReadOnlyList<string> Details { get; init; } = [];
-
-    internal static GatewayException Create(string subject, string condition, GatewayErrorCategory category, string message, object? target = null, Exception? inner = null)
-        => new(subject + condition, condition, category, message, target, inner);
 }

@@ -314,7 +314,7 @@ internal sealed class GatewayServer : IAsyncDisposable
         return new GatewayStatusDocument
         {
             Pid = Environment.ProcessId,
-            State = _stopping ? "stopping" : "running",
+            State = _stopping ? GatewayState.Stopping : GatewayState.Running,
             ServiceName = snapshot?.ServiceName ?? string.Empty,
             ConfigurationPath = Runtime.ConfigurationPath,
             Revision = snapshot?.Revision ?? 0,

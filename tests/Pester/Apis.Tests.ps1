@@ -20,6 +20,43 @@ Describe 'New-GatewayApi' {
         $onUrl.DisplayName | Should -Be 'Echo service'
     }
 
+    It 'takes New-AzApiManagementApi''s -Name, -Description and -Protocols https' {
+        $api = New-GatewayApi -Context $Context -ApiId billing -Name 'Billing' -Description 'Invoices and payments' -Protocols https -Path billing -ServiceUrl 'https://billing.internal/'
+
+        $api.Name | Should -Be 'Billing'
+        $api.DisplayName | Should -Be 'Billing'
+        $api.Description | Should -Be 'Invoices and payments'
+        $api.Protocols | Should -Be 'Https'
+    }
+
+    It 'refuses any protocol but https as NewGatewayApiProtocolNotSupported' {
+        $err = $null
+
+        New-GatewayApi -Context $Context -ApiId plain -Path plain -ServiceUrl 'https://p.internal/' -Protocols http, https -ErrorAction SilentlyContinue -ErrorVariable err
+
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NewGatewayApiProtocolNotSupported,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$err" | Should -BeLike '*serves APIs over https only*Give -Protocols https*'
+    }
+
+    It 'copies APIs piped from another configuration, name and description included' {
+        $other = New-TestGateway -Name 'api-copy'
+
+        $copied = Get-GatewayApi -Context $Context -ApiId billing | New-GatewayApi -Context $other
+
+        $copied.ApiId | Should -Be 'billing'
+        $copied.Name | Should -Be 'Billing'
+        $copied.Description | Should -Be 'Invoices and payments'
+        $copied.ServiceUrl | Should -Be 'https://billing.internal/'
+        $copied.ConfigurationPath | Should -Be $other.ConfigurationPath
+    }
+
+    It 'binds Az''s Name from piped objects to -DisplayName' {
+        $created = [pscustomobject]@{ ApiId = 'from-csv'; Name = 'From CSV'; Path = 'csv'; ServiceUrl = 'https://csv.internal/' } | New-GatewayApi -Context $Context
+
+        $created.DisplayName | Should -Be 'From CSV'
+    }
+
     It 'reports an unknown backend as NewGatewayApiBackendNotFound' {
         $err = $null
 
@@ -72,6 +109,22 @@ Describe 'Get-GatewayApi' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'GetGatewayApiNotFound,*'
     }
 
+    It 'finds APIs by display name with -Name, as Get-AzApiManagementApi' {
+        $null = New-GatewayApi -Context $Context -ApiId beta -Name 'Orders [beta]' -Path beta -ServiceUrl 'https://beta.internal/'
+
+        (Get-GatewayApi -Context $Context -Name 'orders `[beta`]').ApiId | Should -Be 'beta'
+        (Get-GatewayApi -Context $Context -DisplayName 'Ord*').ApiId | Should -Be @('beta', 'orders')
+        # A search, as Az's: nothing found is no error, so 'if (-not (Get-GatewayApi -Name x)) { ... }' works.
+        $err = $null
+        Get-GatewayApi -Context $Context -Name 'Shipping' -ErrorAction Stop -ErrorVariable err | Should -BeNullOrEmpty
+        $err | Should -BeNullOrEmpty
+    }
+
+    It 'takes -ApiId or -Name, not both' {
+        { Get-GatewayApi -Context $Context -ApiId orders -Name orders -ErrorAction Stop } |
+            Should -Throw -ExceptionType ([System.Management.Automation.ParameterBindingException])
+    }
+
     It 'shows a table by default' {
         (Get-GatewayApi -Context $Context | Format-Table | Out-String -Width 500) | Should -Match 'ApiId\s+DisplayName\s+Path\s+BackendId\s+ServiceUrl\s+GatewayCredential'
     }
@@ -90,6 +143,14 @@ Describe 'Set-GatewayApi' {
         $changed.BackendId | Should -Be 'v2'
         $changed.ServiceUrl | Should -BeNullOrEmpty
         $changed.DisplayName | Should -Be 'Orders'
+    }
+
+    It 'takes Set-AzApiManagementApi''s -Name, -Description and -Protocols https for a piped API' {
+        $changed = Get-GatewayApi -Context $Context -ApiId orders | Set-GatewayApi -Name 'Orders' -Description 'All orders' -Protocols https -PassThru
+
+        $changed.Name | Should -Be 'Orders'
+        $changed.Description | Should -Be 'All orders'
+        (Set-GatewayApi -Context $Context -ApiId orders -Description '' -PassThru).Description | Should -BeNullOrEmpty
     }
 
     It 'changes piped APIs' {

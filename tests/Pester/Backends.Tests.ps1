@@ -17,6 +17,9 @@ Describe 'New-GatewayBackend' {
         $backend.Protocol | Should -Be 'Http'
         $backend.SkipCertificateChainValidation | Should -BeTrue
         $backend.SkipCertificateNameValidation | Should -BeFalse
+        # Az's shape: PsApiManagementBackend.Properties
+        $backend.Properties.skipCertificateChainValidation | Should -BeTrue
+        $backend.Properties.skipCertificateNameValidation | Should -BeFalse
     }
 
     It 'reports an id that is taken as NewGatewayBackendExists' {
@@ -78,6 +81,12 @@ Describe 'New-GatewayBackendCredential' {
         $backend.Credentials.Query['api-version'] | Should -Be '2025-01-01'
         $backend.Credentials.AuthorizationHeaderScheme | Should -Be 'Bearer'
         $backend.Credentials.HasAuthorizationHeaderParameter | Should -BeTrue
+        # The same in Az's shape (PsApiManagementBackendCredential), the secret never in plain text.
+        $backend.Credentials.Authorization.Scheme | Should -Be 'Bearer'
+        $backend.Credentials.Authorization.Parameter | Should -BeNullOrEmpty
+        $backend.Credentials.Authorization.HasParameter | Should -BeTrue
+        $backend.Credentials.Certificate | Should -Be (Get-GatewayCertificate -Context $Context -CertificateId client).Thumbprint
+        ($backend | ConvertTo-Json -Depth 6) | Should -Not -BeLike '*pester-secret-token*'
         Get-Content -LiteralPath $Context.ConfigurationPath -Raw | Should -Not -Match 'pester-secret-token'
     }
 

@@ -79,13 +79,21 @@ BeforeAll {
         'Set-GatewayHostname 3'            = 'foreach ($name in ''api.contoso.com'', ''legacy.contoso.com'') { Set-GatewayHostname -Context $context -HostName $name -Port (Get-FreePort) -CertificateId server-tls | Out-Null }'
         'Set-GatewayLimit 1'               = ''
         'Set-GatewayLimit 2'               = ''
-        'Set-GatewayLimit 3'               = ''
+        'Set-GatewayLimit 3'               = 'Set-GatewayLimit -Context $context -MaxRequestBodySize 100MB -RequestHeadersTimeoutSeconds 10 | Out-Null'
         'Set-GatewayPolicy 1'              = 'New-Api orders'
         'Set-GatewayPolicy 2'              = ''
         'Start-Gateway 1'                  = ''
         'Start-Gateway 2'                  = ''
         'Stop-Gateway 1'                   = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
         'Stop-Gateway 2'                   = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
+        'Get-GatewayApi 3' = 'New-GatewayApi -Context $context -ApiId orders -DisplayName ''Orders API'' -Path orders -ServiceUrl https://orders.internal/ | Out-Null'
+        'Get-GatewayPolicy 3' = 'New-Api orders; Set-GatewayPolicy -Context $context -ApiId orders -Policy ''<policies><inbound><base /><set-header name="x-copied" exists-action="override"><value>1</value></set-header></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'' | Out-Null'
+        'New-GatewayApi 3' = ''
+        'Remove-GatewayPolicy 1' = 'Add-Pfx backend-2025; New-Api orders -Credential backend-2025'
+        'Remove-GatewayPolicy 2' = 'Add-Pfx backend-2025; New-Api orders -Credential backend-2025; New-Api billing'
+        'Remove-GatewayPolicy 3' = 'Set-GatewayPolicy -Context $context -PolicyFilePath ./policies/global.xml | Out-Null'
+        'Set-GatewayApi 3' = 'New-Api orders'
+        'Set-GatewayPolicy 3' = 'foreach ($name in ''staging'', ''production'') { $c = New-GatewayContext -Path "./$name.json"; New-GatewayApi -Context $c -ApiId orders -Path orders -ServiceUrl https://orders.internal/ | Out-Null }; Set-GatewayPolicy -Context ./staging.json -ApiId orders -Policy ''<policies><inbound><base /><set-header name="x-copied" exists-action="override"><value>1</value></set-header></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'' | Out-Null'
     }
 
 }

@@ -39,7 +39,10 @@ public static class MamlWriter
             problems.Add($"{help.SourcePath}: parameter -{p.Name} of {cmdlet.Name} is not described (add '### -{p.Name}' under '## PARAMETERS').");
         foreach (var name in help.Parameters.Keys.Where(n => !cmdlet.Parameters.Any(p => p.Name.Equals(n, StringComparison.OrdinalIgnoreCase))
             && !(cmdlet.SupportsShouldProcess && ShouldProcessParameters.ContainsKey(n))))
+        {
             problems.Add($"{help.SourcePath}: '### -{name}' describes a parameter {cmdlet.Name} does not have.");
+        }
+
         foreach (var name in help.Inputs.Keys.Where(n => !InputTypes(cmdlet).Any(t => Matches(t, n))))
             problems.Add($"{help.SourcePath}: input type '{name}' is not a pipeline input of {cmdlet.Name}.");
         foreach (var name in help.Outputs.Keys.Where(n => !cmdlet.OutputTypes.Any(t => Matches(t, n))))

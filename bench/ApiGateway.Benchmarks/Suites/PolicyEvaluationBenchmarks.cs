@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Benchmarks.Tools;
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.Core.Tests.Support;
 using ApiGateway.Host.Context;
@@ -163,7 +164,7 @@ public class PolicyEvaluationBenchmarks
     private static void AddApi(GatewayService service, string id, string inbound)
     {
         service.NewApi(new ApiDefinition { ApiId = id, DisplayName = id, Path = id, BackendId = "echo" });
-        service.SetPolicy(id, BenchPolicy.WithInbound(inbound));
+        service.SetPolicy(id, PolicyTemplates.Inheriting(inbound: inbound));
     }
 
     internal static GatewayServices CreateServices()

@@ -114,7 +114,7 @@ public class ReloadBenchmarks
         return snapshot.Routes.Routes.Count;
     }
 
-    private static string PolicyFor(string id, string thumbprint, int days = 0) => BenchPolicy.WithInbound($"""
+    private static string PolicyFor(string id, string thumbprint, int days = 0) => PolicyTemplates.Inheriting(inbound: $"""
         <choose>
           <when condition="@(context.Request.Certificate == null || context.Request.Certificate.Thumbprint != "{thumbprint}"{(days > 0 ? $" || context.Request.Certificate.NotAfter < DateTime.Now.AddDays({days})" : "")})">
             <return-response>

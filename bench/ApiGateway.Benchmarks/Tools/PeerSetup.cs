@@ -114,6 +114,6 @@ internal static class PeerSetup
             default:
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--policy must be choose or validate, not '{style}'."));
         }
-        return BenchPolicy.WithInbound(inbound);
+        return PolicyTemplates.Inheriting(inbound: inbound);
     }
 }

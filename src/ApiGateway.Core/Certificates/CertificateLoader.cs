@@ -56,12 +56,12 @@ public static class CertificateLoader
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw GatewayException.Create("Certificate", "FileNotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Certificate", "FileNotFound", GatewayErrorCategory.NotFound,
                 $"The certificate file '{path}' does not exist. Check the path.", path, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw GatewayException.Create("Certificate", "FileUnreadable", GatewayErrorCategory.ReadError,
+            throw new GatewayException("Certificate", "FileUnreadable", GatewayErrorCategory.ReadError,
                 $"The certificate file '{path}' cannot be read: {ex.Message}", path, ex);
         }
     }
@@ -95,13 +95,13 @@ public static class CertificateLoader
         var kind = Sniff(data);
         if (kind == ContentKind.Unknown)
         {
-            throw GatewayException.Create("Certificate", "UnrecognizedFormat", GatewayErrorCategory.InvalidData,
+            throw new GatewayException("Certificate", "UnrecognizedFormat", GatewayErrorCategory.InvalidData,
                 $"{Capital(source)} is neither a PFX (PKCS#12) file nor a PEM or DER certificate. Export the certificate as .pfx (with its private key) or .pem and try again.",
                 source);
         }
         if (expected == ContentKind.Pfx && kind != ContentKind.Pfx)
         {
-            throw GatewayException.Create("Certificate", "NotPfx", GatewayErrorCategory.InvalidData,
+            throw new GatewayException("Certificate", "NotPfx", GatewayErrorCategory.InvalidData,
                 kind == ContentKind.Pem
                     ? $"{Capital(source)} is a PEM file, not a PFX. Give it with -PemFilePath (and the key with -KeyFilePath)."
                     : $"{Capital(source)} is a DER certificate without private key (.cer), not a PFX. Give a PFX that holds the private key, or add it as a public certificate with -PemFilePath.",
@@ -109,7 +109,7 @@ public static class CertificateLoader
         }
         if (expected == ContentKind.Pem && kind == ContentKind.Pfx)
         {
-            throw GatewayException.Create("Certificate", "NotPem", GatewayErrorCategory.InvalidData,
+            throw new GatewayException("Certificate", "NotPem", GatewayErrorCategory.InvalidData,
                 $"{Capital(source)} is a PFX (PKCS#12) file, not PEM. Give it with -PfxFilePath.", source);
         }
         return kind switch
@@ -131,9 +131,9 @@ public static class CertificateLoader
         catch (CryptographicException ex) when (ex.HResult == WrongPasswordHResult)
         {
             throw password is null || password.Length == 0
-                ? GatewayException.Create("Certificate", "PasswordRequired", GatewayErrorCategory.SecurityError,
+                ? new GatewayException("Certificate", "PasswordRequired", GatewayErrorCategory.SecurityError,
                     $"{Capital(source)} is protected by a password. Give it with -PfxPassword (a SecureString, e.g. from Read-Host -AsSecureString).", source, ex)
-                : GatewayException.Create("Certificate", "WrongPassword", GatewayErrorCategory.SecurityError,
+                : new GatewayException("Certificate", "WrongPassword", GatewayErrorCategory.SecurityError,
                     $"The password for {source} is wrong (or the file is damaged: its integrity check failed). Check the password and try again.", source, ex);
         }
         catch (CryptographicException ex)
@@ -158,7 +158,7 @@ public static class CertificateLoader
         }
         if (all.Count == 0)
         {
-            throw GatewayException.Create("Certificate", "NoCertificateInPem", GatewayErrorCategory.InvalidData,
+            throw new GatewayException("Certificate", "NoCertificateInPem", GatewayErrorCategory.InvalidData,
                 $"{Capital(source)} holds no '-----BEGIN CERTIFICATE-----' block. Give the certificate's PEM file (the key goes in -KeyFilePath).", source);
         }
         var keyText = keyPath is null ? text : Encoding.UTF8.GetString(ReadFile(keyPath));
@@ -168,7 +168,7 @@ public static class CertificateLoader
         {
             if (keyPath is not null)
             {
-                throw GatewayException.Create("Certificate", "KeyMalformed", GatewayErrorCategory.InvalidData,
+                throw new GatewayException("Certificate", "KeyMalformed", GatewayErrorCategory.InvalidData,
                     $"The key file {keySource} holds no '-----BEGIN PRIVATE KEY-----' block. Give the PEM private key of the certificate.", keyPath);
             }
             return Split(all);
@@ -176,7 +176,7 @@ public static class CertificateLoader
         var encrypted = keyText.Contains("-----BEGIN ENCRYPTED PRIVATE KEY-----", StringComparison.Ordinal);
         if (encrypted && (password is null || password.Length == 0))
         {
-            throw GatewayException.Create("Certificate", "PasswordRequired", GatewayErrorCategory.SecurityError,
+            throw new GatewayException("Certificate", "PasswordRequired", GatewayErrorCategory.SecurityError,
                 $"The private key in {keySource} is encrypted. Give its password with -PfxPassword.", keySource);
         }
         // The leaf is the first certificate of the file (certbot's fullchain.pem order). Import the key on its own
@@ -196,7 +196,7 @@ public static class CertificateLoader
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            throw GatewayException.Create("Certificate", "KeyMismatch", GatewayErrorCategory.InvalidData,
+            throw new GatewayException("Certificate", "KeyMismatch", GatewayErrorCategory.InvalidData,
                 $"The private key in {keySource} does not belong to the certificate '{first.Subject}' in {source}. Give the key that was issued with this certificate.",
                 keySource, ex);
         }
@@ -220,7 +220,7 @@ public static class CertificateLoader
             "1.2.840.10045.2.1" => ECDsa.Create(),
             "1.2.840.113549.1.1.1" => RSA.Create(),
             "1.2.840.10040.4.1" => DSA.Create(),
-            var other => throw GatewayException.Create("Certificate", "UnsupportedKey", GatewayErrorCategory.NotSupported,
+            var other => throw new GatewayException("Certificate", "UnsupportedKey", GatewayErrorCategory.NotSupported,
                 $"The certificate in {keySource} uses a key algorithm ({other}) the gateway does not support. Use an ECDSA or RSA certificate.", keySource),
         };
         try
@@ -236,10 +236,10 @@ public static class CertificateLoader
             key.Dispose();
             if (encrypted)
             {
-                throw GatewayException.Create("Certificate", "WrongPassword", GatewayErrorCategory.SecurityError,
+                throw new GatewayException("Certificate", "WrongPassword", GatewayErrorCategory.SecurityError,
                     $"The password for the encrypted private key in {keySource} is wrong (or the key is damaged). Check it and try again.", keySource, ex);
             }
-            throw GatewayException.Create("Certificate", "KeyMismatch", GatewayErrorCategory.InvalidData,
+            throw new GatewayException("Certificate", "KeyMismatch", GatewayErrorCategory.InvalidData,
                 $"The private key in {keySource} cannot be used with the certificate '{certificate.Subject}': {ex.Message.TrimEnd('.')}. Give the key that was issued with this certificate.",
                 keySource, ex);
         }
@@ -269,7 +269,7 @@ public static class CertificateLoader
         }
         catch (CryptographicException ex)
         {
-            throw GatewayException.Create("Certificate", "KeyNotExportable", GatewayErrorCategory.SecurityError,
+            throw new GatewayException("Certificate", "KeyNotExportable", GatewayErrorCategory.SecurityError,
                 $"The private key of '{certificate.Subject}' ({certificate.Thumbprint}) cannot be exported, so it cannot be copied into the gateway's store. Link the store entry instead: -StoreThumbprint {certificate.Thumbprint}.",
                 certificate.Thumbprint, ex);
         }
@@ -289,7 +289,7 @@ public static class CertificateLoader
             {
                 if (found.Count == 0)
                 {
-                    throw GatewayException.Create("Certificate", "StoreEntryNotFound", GatewayErrorCategory.NotFound,
+                    throw new GatewayException("Certificate", "StoreEntryNotFound", GatewayErrorCategory.NotFound,
                         $"No certificate with thumbprint {normalized} is in {where}. Check the thumbprint and store (Get-ChildItem {where}).", normalized);
                 }
                 var leaf = found[0];
@@ -304,12 +304,12 @@ public static class CertificateLoader
         }
         catch (CryptographicException ex)
         {
-            throw GatewayException.Create("Certificate", "StoreUnavailable", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Certificate", "StoreUnavailable", GatewayErrorCategory.NotFound,
                 $"The certificate store {where} cannot be opened on this machine: {ex.Message}", where, ex);
         }
         catch (PlatformNotSupportedException ex)
         {
-            throw GatewayException.Create("Certificate", "StoreUnavailable", GatewayErrorCategory.NotSupported,
+            throw new GatewayException("Certificate", "StoreUnavailable", GatewayErrorCategory.NotSupported,
                 $"The certificate store {where} is not available on this platform: {ex.Message} Use CurrentUser, or link a PEM/PFX file with -LinkedPath.", where, ex);
         }
     }
@@ -346,7 +346,7 @@ public static class CertificateLoader
     }
 
     private static GatewayException Malformed(string source, string format, Exception? inner) =>
-        GatewayException.Create("Certificate", "Malformed", GatewayErrorCategory.InvalidData,
+        new GatewayException("Certificate", "Malformed", GatewayErrorCategory.InvalidData,
             $"{Capital(source)} looks like a {format} but cannot be read{(inner is null ? string.Empty : ": " + inner.Message.TrimEnd('.'))}. The file may be truncated or damaged; export it again.",
             source, inner);
 

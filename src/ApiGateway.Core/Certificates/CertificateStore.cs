@@ -228,13 +228,13 @@ public sealed class CertificateStore
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw GatewayException.Create("CertificateStore", "EntryMissing", GatewayErrorCategory.NotFound,
+            throw new GatewayException("CertificateStore", "EntryMissing", GatewayErrorCategory.NotFound,
                 $"The certificate store has no '{relative}' for '{id}' (expected '{path}'). The store folder was moved or cleaned apart from the configuration; add the certificate again.",
                 id, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw GatewayException.Create("CertificateStore", "Unreadable", GatewayErrorCategory.ReadError,
+            throw new GatewayException("CertificateStore", "Unreadable", GatewayErrorCategory.ReadError,
                 $"'{path}' cannot be read: {ex.Message} The gateway and the cmdlets must run as the user that owns the store.", id, ex);
         }
     }
@@ -272,7 +272,7 @@ public sealed class CertificateStore
         }
         catch (AuthenticationTagMismatchException ex)
         {
-            throw GatewayException.Create("CertificateStore", "Damaged", GatewayErrorCategory.SecurityError,
+            throw new GatewayException("CertificateStore", "Damaged", GatewayErrorCategory.SecurityError,
                 $"The store entry '{name}' for '{id}' cannot be decrypted with '{KeyFile}': the entry or the key was changed or copied from another store. Add the certificate again.",
                 id, ex);
         }
@@ -293,13 +293,13 @@ public sealed class CertificateStore
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw GatewayException.Create("CertificateStore", "KeyMissing", GatewayErrorCategory.NotFound,
+            throw new GatewayException("CertificateStore", "KeyMissing", GatewayErrorCategory.NotFound,
                 $"The store key '{KeyFile}' is missing, so '{id}' cannot be decrypted. Restore the store folder with its key, or add the certificate again.",
                 id, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw GatewayException.Create("CertificateStore", "Unreadable", GatewayErrorCategory.ReadError,
+            throw new GatewayException("CertificateStore", "Unreadable", GatewayErrorCategory.ReadError,
                 $"The store key '{KeyFile}' cannot be read: {ex.Message} The gateway and the cmdlets must run as the user that owns the store.", id, ex);
         }
     }
@@ -331,32 +331,14 @@ public sealed class CertificateStore
         var folder = System.IO.Path.GetDirectoryName(path)!;
         EnsureFolder(Directory);
         EnsureFolder(folder);
-        var temp = System.IO.Path.Combine(folder, "." + System.IO.Path.GetFileName(path) + "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)) + ".tmp");
         try
         {
-            using (var stream = new FileStream(temp, CreateOptions(System.IO.FileMode.CreateNew)))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
+            AtomicFile.Write(path, content, OperatingSystem.IsWindows() ? null : FileMode600);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw GatewayException.Create("CertificateStore", "WriteFailed", GatewayErrorCategory.WriteError,
+            throw new GatewayException("CertificateStore", "WriteFailed", GatewayErrorCategory.WriteError,
                 $"'{path}' could not be written: {ex.Message} The configuration is unchanged.", path, ex);
-        }
-        finally
-        {
-            try
-            {
-                if (File.Exists(temp))
-                    File.Delete(temp);
-            }
-            catch (IOException)
-            {
-                // A leftover temporary file is harmless; never let cleanup hide the real outcome.
-            }
         }
     }
 
@@ -383,6 +365,6 @@ public sealed class CertificateStore
     }
 
     private static GatewayException Damaged(string id, string name, string why) =>
-        GatewayException.Create("CertificateStore", "Damaged", GatewayErrorCategory.InvalidData,
+        new GatewayException("CertificateStore", "Damaged", GatewayErrorCategory.InvalidData,
             $"The store entry '{name}' for '{id}' is damaged: {why}. Add the certificate again.", id);
 }

@@ -202,7 +202,7 @@ public static class ConfigurationSerializer
     }
 
     private static GatewayException Unreadable(string sourceName, Exception? inner, string detail) =>
-        GatewayException.Create("Configuration", "Unreadable", GatewayErrorCategory.InvalidData,
+        new GatewayException("Configuration", "Unreadable", GatewayErrorCategory.InvalidData,
             $"The configuration file '{sourceName}' cannot be read: {detail}. Correct the file by hand or restore it from a backup; it was not changed.",
             sourceName, inner);
 

@@ -59,7 +59,7 @@ public sealed class ConfigurationStore
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw GatewayException.Create("Configuration", "ReadFailed", GatewayErrorCategory.ReadError,
+            throw new GatewayException("Configuration", "ReadFailed", GatewayErrorCategory.ReadError,
                 $"The configuration file '{Path}' cannot be read: {ex.Message}", Path, ex);
         }
     }
@@ -76,7 +76,7 @@ public sealed class ConfigurationStore
         var folder = System.IO.Path.GetDirectoryName(Path)!;
         if (!Directory.Exists(folder))
         {
-            throw GatewayException.Create("Configuration", "FolderNotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Configuration", "FolderNotFound", GatewayErrorCategory.NotFound,
                 $"The folder '{folder}' for the configuration file does not exist. Create it first, or give a path in an existing folder.", folder);
         }
         using var _ = AcquireLock();
@@ -102,7 +102,7 @@ public sealed class ConfigurationStore
             var (before, bytes) = ReadWithBytes();
             if (before.SchemaVersion > GatewayConfiguration.CurrentSchemaVersion)
             {
-                throw GatewayException.Create("Configuration", "SchemaTooNew", GatewayErrorCategory.NotSupported,
+                throw new GatewayException("Configuration", "SchemaTooNew", GatewayErrorCategory.NotSupported,
                     $"The configuration file '{Path}' has schema version {before.SchemaVersion}, written by a newer ApiGateway; this version writes schema {GatewayConfiguration.CurrentSchemaVersion} and refuses to change the file so nothing is lost. Update the ApiGateway module.",
                     Path);
             }
@@ -122,7 +122,7 @@ public sealed class ConfigurationStore
             }
             if (attempt == MaxConcurrentEditRetries)
             {
-                throw GatewayException.Create("Configuration", "ChangedConcurrently", GatewayErrorCategory.Unavailable,
+                throw new GatewayException("Configuration", "ChangedConcurrently", GatewayErrorCategory.Unavailable,
                     $"The configuration file '{Path}' kept changing while this change was being written (something edits it without taking '{LockPath}'). Try again.", Path);
             }
         }
@@ -137,40 +137,19 @@ public sealed class ConfigurationStore
     {
         var target = ResolveWriteTarget();
         var folder = System.IO.Path.GetDirectoryName(target)!;
-        var temp = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(target)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
+        // Keep the permissions the operator gave the file (a new temporary file would get the umask's).
+        UnixFileMode? mode = !OperatingSystem.IsWindows() && File.Exists(target) ? File.GetUnixFileMode(target) : null;
         try
         {
-            var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-            // Keep the permissions the operator gave the file (a new temporary file would get the umask's).
-            if (!OperatingSystem.IsWindows() && File.Exists(target))
-                streamOptions.UnixCreateMode = File.GetUnixFileMode(target);
-            using (var stream = new FileStream(temp, streamOptions))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            if (expected is not null && File.Exists(target) && !File.ReadAllBytes(target).AsSpan().SequenceEqual(expected))
+            if (!AtomicFile.Write(target, bytes, mode, () => expected is null || !File.Exists(target) || File.ReadAllBytes(target).AsSpan().SequenceEqual(expected)))
                 return false;
-            File.Move(temp, target, overwrite: true);
             DeleteStaleTemporaryFiles(folder, target);
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw GatewayException.Create("Configuration", "WriteFailed", GatewayErrorCategory.WriteError,
+            throw new GatewayException("Configuration", "WriteFailed", GatewayErrorCategory.WriteError,
                 $"The configuration file '{Path}' could not be written: {ex.Message} The previous configuration is unchanged.", Path, ex);
-        }
-        finally
-        {
-            try
-            {
-                if (File.Exists(temp))
-                    File.Delete(temp);
-            }
-            catch (IOException)
-            {
-                // A leftover temporary file is harmless; never let cleanup hide the real outcome.
-            }
         }
     }
 
@@ -182,7 +161,7 @@ public sealed class ConfigurationStore
     {
         try
         {
-            foreach (var stale in Directory.EnumerateFiles(folder, $".{System.IO.Path.GetFileName(target)}.*.tmp"))
+            foreach (var stale in Directory.EnumerateFiles(folder, AtomicFile.TemporaryFilePattern(target)))
                 File.Delete(stale);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -221,19 +200,19 @@ public sealed class ConfigurationStore
             }
             catch (IOException ex)
             {
-                throw GatewayException.Create("Configuration", "Locked", GatewayErrorCategory.Unavailable,
+                throw new GatewayException("Configuration", "Locked", GatewayErrorCategory.Unavailable,
                     $"Another process has been changing '{Path}' for more than {LockTimeout.TotalSeconds:0} s (it holds '{LockPath}'). Wait for it to finish and try again.", Path, ex);
             }
             catch (UnauthorizedAccessException ex)
             {
-                throw GatewayException.Create("Configuration", "WriteFailed", GatewayErrorCategory.WriteError,
+                throw new GatewayException("Configuration", "WriteFailed", GatewayErrorCategory.WriteError,
                     $"The lock file '{LockPath}' cannot be created: {ex.Message} Changing '{Path}' needs write access to its folder.", Path, ex);
             }
         }
     }
 
     private GatewayException NotFound(Exception inner) =>
-        GatewayException.Create("Configuration", "NotFound", GatewayErrorCategory.NotFound,
+        new GatewayException("Configuration", "NotFound", GatewayErrorCategory.NotFound,
             $"The configuration file '{Path}' does not exist. Create it with New-GatewayContext -Path '{Path}'.", Path, inner);
 }
 

@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
+using System.Text;
 using System.Text.Json.Serialization;
+using ApiGateway.Core.Policies;
 
 namespace ApiGateway.Core.Configuration;
 
@@ -34,9 +36,32 @@ public sealed record GatewayConfiguration
     /// <summary>APIs, routed by <see cref="ApiEntry.Path"/>.</summary>
     public ImmutableSortedDictionary<string, ApiEntry> Apis { get; init; } = Ids.EmptyMap<ApiEntry>();
 
-    /// <summary>The global ("All APIs") policy, APIM policy XML. APIs include it through <c>&lt;base /&gt;</c>.</summary>
+    private readonly string? _policy;
+
+    /// <summary>
+    /// The global ("All APIs") policy the gateway applies, APIM policy XML: <see cref="OwnPolicy"/>, or
+    /// <see cref="PolicyTemplates.Global"/> when there is none. APIs include it through <c>&lt;base /&gt;</c>.
+    /// Setting it sets <see cref="OwnPolicy"/>.
+    /// </summary>
+    [JsonIgnore]
+    public string Policy
+    {
+        get => _policy ?? PolicyTemplates.Global;
+        init => _policy = value;
+    }
+
+    /// <summary>
+    /// The global policy as written (the file's <c>policy</c>), or null when there is none (a configuration whose
+    /// global policy was removed, as APIM's Remove-AzApiManagementPolicy does): then the default applies.
+    /// A new configuration starts with <see cref="PolicyTemplates.Global"/> written out, so it can be read and edited.
+    /// </summary>
+    [JsonPropertyName("policy")]
     [JsonConverter(typeof(MultilineTextConverter))]
-    public string Policy { get; init; } = PolicyTemplates.Global;
+    public string? OwnPolicy
+    {
+        get => _policy;
+        init => _policy = value;
+    }
 }
 
 /// <summary>The service: its name and the hostnames the gateway listens on.</summary>
@@ -230,7 +255,12 @@ public sealed record BackendAuthorization
 /// <summary>An API: a path under the gateway, where it forwards, and its policy.</summary>
 public sealed record ApiEntry
 {
+    private readonly string? _policy;
+
     public required string DisplayName { get; init; }
+
+    /// <summary>Free text for people (APIM's API description); null when there is none.</summary>
+    public string? Description { get; init; }
 
     /// <summary>URL suffix without leading or trailing slash; unique among APIs (without regard to case). Empty: the root.</summary>
     public required string Path { get; init; }
@@ -241,9 +271,29 @@ public sealed record ApiEntry
     /// <summary>Absolute backend URL; exclusive with <see cref="BackendId"/>.</summary>
     public string? ServiceUrl { get; init; }
 
-    /// <summary>APIM policy XML (inbound, backend, outbound, on-error), composed with the global policy through <c>&lt;base /&gt;</c>.</summary>
+    /// <summary>
+    /// The policy the gateway applies to this API, APIM policy XML (inbound, backend, outbound, on-error) composed
+    /// with the global policy through <c>&lt;base /&gt;</c>: <see cref="OwnPolicy"/>, or
+    /// <see cref="PolicyTemplates.Api"/> (inherit everything) when the API has none. Setting it sets <see cref="OwnPolicy"/>.
+    /// </summary>
+    [JsonIgnore]
+    public string Policy
+    {
+        get => _policy ?? PolicyTemplates.Api;
+        init => _policy = value;
+    }
+
+    /// <summary>
+    /// The API's own policy as written (the file's <c>policy</c>), or null when it has none: a new API, or one whose
+    /// policy was removed. As in APIM, such an API inherits everything and Get-GatewayPolicy returns nothing for it.
+    /// </summary>
+    [JsonPropertyName("policy")]
     [JsonConverter(typeof(MultilineTextConverter))]
-    public string Policy { get; init; } = PolicyTemplates.Api;
+    public string? OwnPolicy
+    {
+        get => _policy;
+        init => _policy = value;
+    }
 }
 
 /// <summary>The default policies APIM starts from.</summary>
@@ -262,20 +312,28 @@ public static class PolicyTemplates
         """;
 
     /// <summary>The policy of a new API: inherit everything from the global policy.</summary>
-    public const string Api = """
-        <policies>
-          <inbound>
-            <base />
-          </inbound>
-          <backend>
-            <base />
-          </backend>
-          <outbound>
-            <base />
-          </outbound>
-          <on-error>
-            <base />
-          </on-error>
-        </policies>
-        """;
+    public static string Api { get; } = Inheriting();
+
+    /// <summary>
+    /// An API policy that inherits every section from the global policy (<c>&lt;base /&gt;</c> first in each) and runs
+    /// the given elements after the inherited ones, each snippet indented into its section. With no snippets it is
+    /// <see cref="Api"/>.
+    /// </summary>
+    public static string Inheriting(string? inbound = null, string? backend = null, string? outbound = null, string? onError = null)
+    {
+        var text = new StringBuilder("<policies>\n");
+        string?[] extras = [inbound, backend, outbound, onError];
+        foreach (var kind in Enum.GetValues<PolicySectionKind>())
+        {
+            var name = kind.XmlName();
+            text.Append("  <").Append(name).Append(">\n    <base />\n");
+            if (!string.IsNullOrWhiteSpace(extras[(int)kind]))
+            {
+                foreach (var line in extras[(int)kind]!.ReplaceLineEndings("\n").Trim('\n').Split('\n'))
+                    text.Append(line.Length == 0 ? string.Empty : "    " + line).Append('\n');
+            }
+            text.Append("  </").Append(name).Append(">\n");
+        }
+        return text.Append("</policies>").ToString();
+    }
 }

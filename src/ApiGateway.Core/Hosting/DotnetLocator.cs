@@ -39,7 +39,7 @@ internal static class DotnetLocator
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or NullReferenceException)
         {
-            throw GatewayException.Create("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
                 $"The gateway host's runtime configuration '{config}' is missing or unreadable ({ex.Message}). The ApiGateway module ships it next to ApiGateway.Host.dll; reinstall the module.",
                 config, ex);
         }
@@ -82,7 +82,7 @@ internal static class DotnetLocator
         var needed = string.Join(" and ", frameworks.Select(f => f.ToString()));
         var major = frameworks.Count > 0 ? frameworks[0].Version.Major : 10;
         var where = checkedRoots.Count == 0 ? "no dotnet installation was found" : "looked in " + string.Join("; ", checkedRoots.Distinct());
-        throw GatewayException.Create("Gateway", "RuntimeNotFound", GatewayErrorCategory.NotFound,
+        throw new GatewayException("Gateway", "RuntimeNotFound", GatewayErrorCategory.NotFound,
             $"The gateway host needs {needed}, and {where}. {InstallAdvice(major)}",
             hostDll);
     }

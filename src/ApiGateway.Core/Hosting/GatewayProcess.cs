@@ -84,33 +84,61 @@ public static class GatewayProcess
         ArgumentException.ThrowIfNullOrWhiteSpace(configurationPath);
         options ??= new GatewayStartOptions();
         var config = Path.GetFullPath(configurationPath);
-        if (!File.Exists(config))
-        {
-            throw GatewayException.Create("Configuration", "NotFound", GatewayErrorCategory.NotFound,
-                $"The configuration file '{config}' does not exist. Create it with New-GatewayContext -Path '{config}'.", config);
-        }
-        var status = GetStatus(config);
-        if (status.IsRunning)
-        {
-            throw GatewayException.Create("Gateway", "AlreadyRunning", GatewayErrorCategory.InvalidOperation,
-                $"A gateway (process {status.Pid}) already serves '{config}'{(status.ListeningUrls.Count > 0 ? " at " + string.Join(", ", status.ListeningUrls) : string.Empty)}. It picks up configuration changes by itself; to restart it, run Stop-Gateway first.",
-                status.Pid);
-        }
-        if (status.Message is not null)
-            GatewayStateFile.DeleteStale(config);
-
+        EnsureStartable(config);
         var host = Path.GetFullPath(options.HostPath ?? DefaultHostPath);
         if (!File.Exists(host))
         {
-            throw GatewayException.Create("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
+            throw new GatewayException("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
                 $"The gateway host '{host}' does not exist. The ApiGateway module ships it in its 'host' folder; reinstall the module, or give the path of ApiGateway.Host.dll with -HostPath.",
                 host);
         }
         var muxer = DotnetLocator.Find(host, options.DotnetPath);
         var logPath = Path.GetFullPath(options.LogPath ?? GatewayStateFile.LogPathFor(config));
         var logStart = File.Exists(logPath) ? new FileInfo(logPath).Length : 0L;
-        var timeout = options.Timeout ?? TimeSpan.FromSeconds(60);
 
+        // Until the host moves its output into the log file, whatever the muxer or runtime prints (a missing
+        // framework, a crash at start) arrives here; it is quoted if the start fails.
+        var early = new EarlyOutput();
+        using var process = new Process { StartInfo = StartInfo(muxer, host, config, logPath, options.StatusPort) };
+        process.OutputDataReceived += early.Collect;
+        process.ErrorDataReceived += early.Collect;
+        try
+        {
+            process.Start();
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new GatewayException("Gateway", "StartFailed", GatewayErrorCategory.InvalidOperation,
+                $"'{muxer}' could not be started: {ex.Message}", muxer, ex);
+        }
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return WaitUntilReady(process, config, logPath, logStart, early, options.Timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Fails when the configuration does not exist or a gateway already serves it; removes a stale state file.</summary>
+    private static void EnsureStartable(string config)
+    {
+        if (!File.Exists(config))
+        {
+            throw new GatewayException("Configuration", "NotFound", GatewayErrorCategory.NotFound,
+                $"The configuration file '{config}' does not exist. Create it with New-GatewayContext -Path '{config}'.", config);
+        }
+        var status = GetStatus(config);
+        if (status.IsRunning)
+        {
+            throw new GatewayException("Gateway", "AlreadyRunning", GatewayErrorCategory.InvalidOperation,
+                $"A gateway (process {status.Pid}) already serves '{config}'{(status.ListeningUrls.Count > 0 ? " at " + string.Join(", ", status.ListeningUrls) : string.Empty)}. It picks up configuration changes by itself; to restart it, run Stop-Gateway first.",
+                status.Pid);
+        }
+        if (status.Message is not null)
+            GatewayStateFile.DeleteStale(config);
+    }
+
+    /// <summary><c>dotnet ApiGateway.Host.dll run --config ... --log-file ... --detach [--status-port N]</c>, its output redirected.</summary>
+    private static ProcessStartInfo StartInfo(string muxer, string host, string config, string logPath, int? statusPort)
+    {
         var start = new ProcessStartInfo(muxer)
         {
             UseShellExecute = false,
@@ -126,55 +154,31 @@ public static class GatewayProcess
         start.ArgumentList.Add("--log-file");
         start.ArgumentList.Add(logPath);
         start.ArgumentList.Add("--detach");
-        if (options.StatusPort is { } statusPort)
+        if (statusPort is { } port)
         {
             start.ArgumentList.Add("--status-port");
-            start.ArgumentList.Add(statusPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
+        return start;
+    }
 
-        // Until the host moves its output into the log file, whatever the muxer or runtime prints (a missing
-        // framework, a crash at start) arrives here; it is quoted if the start fails.
-        var early = new List<string>();
-        void Collect(object sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is null)
-                return;
-            lock (early)
-            {
-                if (early.Count < EarlyOutputLines)
-                    early.Add(e.Data);
-            }
-        }
-
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += Collect;
-        process.ErrorDataReceived += Collect;
-        try
-        {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            throw GatewayException.Create("Gateway", "StartFailed", GatewayErrorCategory.InvalidOperation,
-                $"'{muxer}' could not be started: {ex.Message}", muxer, ex);
-        }
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
+    /// <summary>
+    /// Waits until the started gateway's status endpoint reports a loaded revision; fails with what it printed when it
+    /// exits first, and stops it when <paramref name="timeout"/> runs out.
+    /// </summary>
+    private static GatewayStartResult WaitUntilReady(Process process, string config, string logPath, long logStart, EarlyOutput early, TimeSpan timeout)
+    {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
             if (process.WaitForExit(100))
             {
                 process.WaitForExit();
-                var lines = new List<string>();
-                lock (early)
-                    lines.AddRange(early);
+                var lines = early.Lines();
                 lines.AddRange(ReadLogTail(logPath, logStart));
                 lines = lines.Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
                 var shown = lines.Count == 0 ? $" It printed nothing; see '{logPath}'." : ":" + Environment.NewLine + string.Join(Environment.NewLine, lines.Select(l => "  " + l));
-                throw new GatewayException("GatewayStartFailed", "StartFailed", GatewayErrorCategory.InvalidOperation,
+                throw new GatewayException("Gateway", "StartFailed", GatewayErrorCategory.InvalidOperation,
                     $"The gateway for '{config}' exited with code {process.ExitCode} before it was ready{shown}", config)
                 { Details = lines };
             }
@@ -202,9 +206,32 @@ public static class GatewayProcess
                 {
                     // It exited just now.
                 }
-                throw GatewayException.Create("Gateway", "StartTimeout", GatewayErrorCategory.Unavailable,
+                throw new GatewayException("Gateway", "StartTimeout", GatewayErrorCategory.Unavailable,
                     $"The gateway for '{config}' did not report ready within {timeout.TotalSeconds:0} s and was stopped. See its log '{logPath}'.", config);
             }
+        }
+    }
+
+    /// <summary>The first lines a starting gateway writes to its redirected output, collected from the reader threads.</summary>
+    private sealed class EarlyOutput
+    {
+        private readonly List<string> _lines = [];
+
+        public void Collect(object sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is null)
+                return;
+            lock (_lines)
+            {
+                if (_lines.Count < EarlyOutputLines)
+                    _lines.Add(e.Data);
+            }
+        }
+
+        public List<string> Lines()
+        {
+            lock (_lines)
+                return [.. _lines];
         }
     }
 
@@ -295,7 +322,7 @@ public static class GatewayProcess
             {
                 ConfigurationPath = config,
                 IsRunning = true,
-                State = "NotResponding",
+                State = GatewayState.NotResponding,
                 Pid = state.Pid,
                 StartedAt = state.StartedAt,
                 ListeningUrls = state.ListeningUrls,
@@ -308,7 +335,7 @@ public static class GatewayProcess
         {
             ConfigurationPath = config,
             IsRunning = true,
-            State = document.State == "stopping" ? "Stopping" : "Running",
+            State = document.State == GatewayState.Stopping ? GatewayState.Stopping : GatewayState.Running,
             Pid = document.Pid,
             ServiceName = document.ServiceName,
             Revision = document.Revision,

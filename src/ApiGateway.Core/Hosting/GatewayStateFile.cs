@@ -67,33 +67,8 @@ public sealed record GatewayStateFile
     /// <summary>Writes this state beside <see cref="ConfigurationPath"/>: owner-only, complete or not at all.</summary>
     public void Write()
     {
-        var path = PathFor(ConfigurationPath);
-        var folder = Path.GetDirectoryName(path)!;
-        var temp = Path.Combine(folder, "." + Path.GetFileName(path) + "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)) + ".tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using (var stream = new FileStream(temp, options))
-            {
-                JsonSerializer.Serialize(stream, this, HostingJson.Options);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            try
-            {
-                if (File.Exists(temp))
-                    File.Delete(temp);
-            }
-            catch (IOException)
-            {
-                // A leftover temporary file is harmless.
-            }
-        }
+        AtomicFile.Write(PathFor(ConfigurationPath), stream => JsonSerializer.Serialize(stream, this, HostingJson.Options),
+            OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
     /// <summary>Removes the state file of <paramref name="configurationPath"/> if it still belongs to process <paramref name="pid"/>.</summary>

@@ -3,6 +3,19 @@ using System.Text.Json.Serialization;
 
 namespace ApiGateway.Core.Hosting;
 
+/// <summary>What a gateway for a configuration is doing (Get-GatewayStatus's State).</summary>
+public enum GatewayState
+{
+    /// <summary>No gateway process serves the configuration.</summary>
+    NotRunning,
+    /// <summary>It serves the configuration.</summary>
+    Running,
+    /// <summary>It drains its requests after a shutdown request.</summary>
+    Stopping,
+    /// <summary>The process lives but its status endpoint does not answer.</summary>
+    NotResponding,
+}
+
 /// <summary>
 /// What the running gateway answers on its status endpoint (<c>GET /status</c>, bound to 127.0.0.1): the host
 /// writes it and <see cref="GatewayProcess"/> reads it, so both sides share this one definition.
@@ -12,8 +25,8 @@ public sealed record GatewayStatusDocument
     /// <summary>Process id of the gateway.</summary>
     public int Pid { get; init; }
 
-    /// <summary><c>running</c>, or <c>stopping</c> while it drains after a shutdown request.</summary>
-    public string State { get; init; } = "running";
+    /// <summary><see cref="GatewayState.Running"/>, or <see cref="GatewayState.Stopping"/> while it drains after a shutdown request (<c>running</c>, <c>stopping</c> in JSON).</summary>
+    public GatewayState State { get; init; } = GatewayState.Running;
 
     /// <summary>The service name of the loaded configuration.</summary>
     public string ServiceName { get; init; } = string.Empty;
@@ -65,8 +78,8 @@ public sealed record GatewayStatus
     /// <summary>Whether a gateway process serves this configuration.</summary>
     public bool IsRunning { get; init; }
 
-    /// <summary><c>Running</c>, <c>Stopping</c>, <c>NotResponding</c> (the process lives but its status endpoint does not answer) or <c>NotRunning</c>.</summary>
-    public string State { get; init; } = "NotRunning";
+    /// <summary>Running, Stopping, NotResponding (the process lives but its status endpoint does not answer) or NotRunning.</summary>
+    public GatewayState State { get; init; } = GatewayState.NotRunning;
 
     public int? Pid { get; init; }
     public string? ServiceName { get; init; }
@@ -100,6 +113,8 @@ internal static class HostingJson
             WriteIndented = true,
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
             PropertyNameCaseInsensitive = true,
+            // The status endpoint's document says "running" and "stopping", as it always has.
+            Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
         };
         options.MakeReadOnly(populateMissingResolver: true);
         return options;

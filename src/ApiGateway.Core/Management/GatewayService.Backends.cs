@@ -35,13 +35,15 @@ public sealed partial class GatewayService
         ArgumentNullException.ThrowIfNull(definition);
         RequireValidId("Backend", definition.BackendId, "backend id");
         var url = RequireUrl(definition.Url, definition.BackendId ?? "new");
-        string id = definition.BackendId ?? string.Empty;
+        var id = definition.BackendId ?? string.Empty;
         BackendEntry entry = null!;
+        GatewayConfiguration configuration = null!;
         Change("Backend", before =>
         {
+            configuration = before;
             if (definition.BackendId is not null && before.Backends.ContainsKey(definition.BackendId))
             {
-                throw GatewayException.Create("Backend", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("Backend", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"Backend '{definition.BackendId}' already exists. Choose another id, or change it with Set-GatewayBackend -BackendId {definition.BackendId}.", definition.BackendId);
             }
             id = definition.BackendId ?? Ids.Generate(new Uri(url).Host, "backend", before.Backends.ContainsKey);
@@ -60,13 +62,14 @@ public sealed partial class GatewayService
             };
             return before with { Backends = before.Backends.Add(id, entry) };
         });
-        return ToOutput(id, entry);
+        return ToOutput(id, entry, configuration);
     }
 
     /// <summary>Backends whose id matches <paramref name="backendId"/> (wildcards allowed; null: all).</summary>
     public IReadOnlyList<GatewayBackend> GetBackends(string? backendId = null)
     {
-        var result = Match(Read().Backends, backendId).Select(p => ToOutput(p.Key, p.Value)).ToList();
+        var configuration = Read();
+        var result = Match(configuration.Backends, backendId).Select(p => ToOutput(p.Key, p.Value, configuration)).ToList();
         RequireFound(result.Count, backendId, "Backend", "Backend", ListBackends);
         return result;
     }
@@ -79,13 +82,13 @@ public sealed partial class GatewayService
     {
         ArgumentNullException.ThrowIfNull(definition);
         var url = definition.Url is null ? null : RequireUrl(definition.Url, backendId);
-        string id = backendId;
+        var id = backendId;
         BackendEntry entry = null!;
+        GatewayConfiguration configuration = null!;
         Change("Backend", before =>
         {
-            if (!before.Backends.TryGetValue(backendId, out var old))
-                throw NotFound("Backend", "Backend", backendId, ListBackends);
-            id = before.Backends.Keys.First(k => Ids.Comparer.Equals(k, backendId));
+            configuration = before;
+            (id, var old) = Existing(before.Backends, backendId, "Backend", "Backend", ListBackends);
             entry = old with
             {
                 Url = url ?? old.Url,
@@ -103,7 +106,7 @@ public sealed partial class GatewayService
             };
             return before with { Backends = before.Backends.SetItem(id, entry) };
         });
-        return ToOutput(id, entry);
+        return ToOutput(id, entry, configuration);
     }
 
     /// <summary>Removes a backend; refused (<c>BackendInUse</c>) while an API or a policy uses it.</summary>
@@ -112,19 +115,17 @@ public sealed partial class GatewayService
         GatewayBackend removed = null!;
         Change("Backend", before =>
         {
-            if (!before.Backends.TryGetValue(backendId, out var entry))
-                throw NotFound("Backend", "Backend", backendId, ListBackends);
-            var id = before.Backends.Keys.First(k => Ids.Comparer.Equals(k, backendId));
+            var (id, entry) = Existing(before.Backends, backendId, "Backend", "Backend", ListBackends);
             var users = new ReferenceIndex(before, ConfigurationPath).BackendUsers(id);
             if (users.Count > 0)
             {
                 var firstApi = before.Apis.FirstOrDefault(a => a.Value.BackendId is { } b && Ids.Comparer.Equals(b, id)).Key;
                 var example = firstApi is not null ? $" e.g. Set-GatewayApi -ApiId {firstApi} -BackendId <other>," : string.Empty;
-                throw new GatewayException("BackendInUse", "InUse", GatewayErrorCategory.InUse,
+                throw new GatewayException("Backend", "InUse", GatewayErrorCategory.InUse,
                     $"Backend '{id}' is used by {JoinAnd(users)}. Point {(users.Count == 1 ? "it" : "them")} at another backend first,{example} then remove it.", id)
                 { Details = users };
             }
-            removed = ToOutput(id, entry);
+            removed = ToOutput(id, entry, before);
             return before with { Backends = before.Backends.Remove(id) };
         });
         return removed;
@@ -134,7 +135,7 @@ public sealed partial class GatewayService
     {
         if (string.IsNullOrWhiteSpace(url))
         {
-            throw GatewayException.Create("Backend", "InvalidUrl", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Backend", "InvalidUrl", GatewayErrorCategory.InvalidArgument,
                 $"Backend '{backendId}' needs a URL: give -Url with an absolute http or https URL, e.g. https://contoso.com/myapi.", backendId);
         }
         if (!ConfigurationValidator.IsHttpUrl(url))
@@ -142,7 +143,7 @@ public sealed partial class GatewayService
             var hint = Uri.TryCreate(url, UriKind.Absolute, out var u) && u.UserInfo.Length > 0
                 ? " Do not put credentials in the URL; use -Credential (New-GatewayBackendCredential)."
                 : " For example https://contoso.com/myapi.";
-            throw GatewayException.Create("Backend", "InvalidUrl", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Backend", "InvalidUrl", GatewayErrorCategory.InvalidArgument,
                 $"Backend '{backendId}' must have an absolute https or http URL, not '{url}'.{hint}", url);
         }
         return url.Trim();
@@ -154,12 +155,12 @@ public sealed partial class GatewayService
         {
             if (!configuration.Certificates.TryGetValue(certificateId, out var cert))
             {
-                throw GatewayException.Create("Backend", "CertificateNotFound", GatewayErrorCategory.NotFound,
+                throw new GatewayException("Backend", "CertificateNotFound", GatewayErrorCategory.NotFound,
                     $"Backend '{backendId}' credentials name certificate '{certificateId}', which does not exist. Add it with Add-GatewayCertificate first.", certificateId);
             }
             if (!cert.HasPrivateKey)
             {
-                throw GatewayException.Create("Backend", "CertificateNoPrivateKey", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Backend", "CertificateNoPrivateKey", GatewayErrorCategory.InvalidArgument,
                     $"Backend '{backendId}' would present certificate '{certificateId}', which has no private key. Replace it with one that has (Set-GatewayCertificate -CertificateId {certificateId} -PfxFilePath ...).", certificateId);
             }
         }
@@ -168,7 +169,7 @@ public sealed partial class GatewayService
         {
             if (!configuration.Certificates.Values.Any(c => c.HasPrivateKey && string.Equals(c.Thumbprint, thumbprint, StringComparison.OrdinalIgnoreCase)))
             {
-                throw GatewayException.Create("Backend", "CertificateNotFound", GatewayErrorCategory.NotFound,
+                throw new GatewayException("Backend", "CertificateNotFound", GatewayErrorCategory.NotFound,
                     $"Backend '{backendId}' credentials name thumbprint {thumbprint}, which is not an uploaded certificate with a private key. Add it with Add-GatewayCertificate first.", thumbprint);
             }
         }
@@ -177,12 +178,12 @@ public sealed partial class GatewayService
         {
             if (!IsToken(input.AuthorizationHeaderScheme))
             {
-                throw GatewayException.Create("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
                     $"'{input.AuthorizationHeaderScheme}' is not an authorization scheme (a single word such as Basic or Bearer).", input.AuthorizationHeaderScheme);
             }
             if (input.AuthorizationHeaderParameter is not { Length: > 0 } && input.StoredParameterSecret is { } stored && !CertificateStore.HasSecret(stored))
             {
-                throw GatewayException.Create("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
                     $"The credential's stored authorization parameter belongs to another configuration. Give it again with -AuthorizationHeaderParameter.", backendId);
             }
             var secret = input.AuthorizationHeaderParameter is { Length: > 0 } parameter ? CertificateStore.SaveSecret(parameter) : input.StoredParameterSecret;
@@ -190,7 +191,7 @@ public sealed partial class GatewayService
         }
         else if (input.AuthorizationHeaderParameter is { Length: > 0 })
         {
-            throw GatewayException.Create("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
                 "An authorization parameter needs a scheme: give -AuthorizationHeaderScheme (e.g. Basic or Bearer) too.", backendId);
         }
         return new BackendCredentials
@@ -210,12 +211,12 @@ public sealed partial class GatewayService
         {
             if (!IsToken(name))
             {
-                throw GatewayException.Create("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
                     $"'{name}' is not a valid {what} name (letters, digits and !#$%&'*+-.^_`|~ only).", name);
             }
             if (values.Any(v => v.Contains('\r', StringComparison.Ordinal) || v.Contains('\n', StringComparison.Ordinal)))
             {
-                throw GatewayException.Create("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Backend", "InvalidCredential", GatewayErrorCategory.InvalidArgument,
                     $"The value of {what} '{name}' contains a line break, which HTTP does not allow.", name);
             }
             builder[name] = [.. values];
@@ -228,7 +229,8 @@ public sealed partial class GatewayService
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private GatewayBackend ToOutput(string id, BackendEntry entry) => new()
+    /// <summary>The backend as the cmdlets show it; <paramref name="configuration"/> resolves certificate ids to thumbprints.</summary>
+    private GatewayBackend ToOutput(string id, BackendEntry entry, GatewayConfiguration configuration) => new()
     {
         BackendId = id,
         Url = entry.Url,
@@ -246,6 +248,11 @@ public sealed partial class GatewayService
             AuthorizationHeaderScheme = c.Authorization?.Scheme,
             HasAuthorizationHeaderParameter = c.Authorization?.ParameterSecret is not null,
             StoredParameterSecret = c.Authorization?.ParameterSecret,
+            Certificate = [.. c.CertificateIds
+                .Select(certificateId => configuration.Certificates.TryGetValue(certificateId, out var certificate) ? certificate.Thumbprint : null)
+                .OfType<string>()
+                .Concat(c.CertificateThumbprints)
+                .Distinct(StringComparer.OrdinalIgnoreCase)],
         } : null,
         ConfigurationPath = ConfigurationPath,
     };

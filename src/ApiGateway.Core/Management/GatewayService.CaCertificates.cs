@@ -26,19 +26,19 @@ public sealed partial class GatewayService
             warnings.Add($"'{leaf.Subject}' is not marked as a certificate authority (basic constraints); chains through it may not build.");
         if (leaf.NotAfter < Time.GetLocalNow().DateTime)
             warnings.Add($"CA certificate '{name}' expired on {CertificateMetadata.Date(new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero))}; client certificates that chain to it will not validate.");
-        string id = certificateId ?? string.Empty;
+        var id = certificateId ?? string.Empty;
         CaCertificateEntry entry = CertificateMetadata.ToCaEntry(leaf, storeName);
         Change("CaCertificate", before =>
         {
             if (certificateId is not null && before.CaCertificates.ContainsKey(certificateId))
             {
-                throw GatewayException.Create("CaCertificate", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("CaCertificate", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"CA certificate '{certificateId}' already exists. Choose another id, or remove it first with Remove-GatewayCaCertificate -CertificateId {certificateId}.", certificateId);
             }
             var twin = before.CaCertificates.FirstOrDefault(p => string.Equals(p.Value.Thumbprint, entry.Thumbprint, StringComparison.OrdinalIgnoreCase));
             if (twin.Key is not null)
             {
-                throw GatewayException.Create("CaCertificate", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("CaCertificate", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"This CA certificate ({entry.Thumbprint}) is already trusted as '{twin.Key}'.", twin.Key);
             }
             id = certificateId ?? Ids.Generate(leaf.GetNameInfo(X509NameType.SimpleName, false), "ca", before.CaCertificates.ContainsKey);
@@ -65,9 +65,7 @@ public sealed partial class GatewayService
         GatewayCaCertificate removed = null!;
         Change("CaCertificate", before =>
         {
-            if (!before.CaCertificates.TryGetValue(certificateId, out var entry))
-                throw NotFound("CaCertificate", "CA certificate", certificateId, ListCaCertificates);
-            var id = before.CaCertificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+            var (id, entry) = Existing(before.CaCertificates, certificateId, "CaCertificate", "CA certificate", ListCaCertificates);
             var users = new ReferenceIndex(before, ConfigurationPath).For(id, null)
                 .Where(r => r.Usage == CertificateUsage.IssuerIdentity && !before.Certificates.ContainsKey(id))
                 .Select(r => r.Describe())
@@ -76,7 +74,7 @@ public sealed partial class GatewayService
                 users.AddRange(before.Service.Hostnames.Where(h => h.RequireClientCertificate).Select(h => $"hostname '{h.HostName}' (requires client certificates from an uploaded CA)"));
             if (users.Count > 0)
             {
-                throw new GatewayException("CaCertificateInUse", "InUse", GatewayErrorCategory.InUse,
+                throw new GatewayException("CaCertificate", "InUse", GatewayErrorCategory.InUse,
                     $"CA certificate '{id}' is used by {JoinAnd(users)}. Change {(users.Count == 1 ? "it" : "them")} first.", id)
                 { Details = users };
             }

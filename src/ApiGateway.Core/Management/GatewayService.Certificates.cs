@@ -33,13 +33,13 @@ public sealed partial class GatewayService
         RequireValidId("Certificate", certificateId, "certificate id");
         using var loaded = CertificateLoader.Load(input);
         var warnings = ValidityWarnings(certificateId ?? loaded.Leaf.GetNameInfo(X509NameType.SimpleName, false), loaded.Leaf);
-        string id = certificateId ?? string.Empty;
+        var id = certificateId ?? string.Empty;
         CertificateEntry entry = null!;
         var change = Change("Certificate", before =>
         {
             if (certificateId is not null && before.Certificates.ContainsKey(certificateId))
             {
-                throw GatewayException.Create("Certificate", "Exists", GatewayErrorCategory.AlreadyExists,
+                throw new GatewayException("Certificate", "Exists", GatewayErrorCategory.AlreadyExists,
                     $"Certificate '{certificateId}' already exists. Choose another id, or replace its content with Set-GatewayCertificate -CertificateId {certificateId}.",
                     certificateId);
             }
@@ -79,9 +79,8 @@ public sealed partial class GatewayService
     public GatewayCertificate GetCertificate(string certificateId)
     {
         var configuration = Read();
-        if (!configuration.Certificates.TryGetValue(certificateId, out var entry))
-            throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-        return ToOutput(configuration.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId)), Refresh(entry), new ReferenceIndex(configuration, ConfigurationPath));
+        var (id, entry) = Existing(configuration.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
+        return ToOutput(id, Refresh(entry), new ReferenceIndex(configuration, ConfigurationPath));
     }
 
     /// <summary>
@@ -94,13 +93,11 @@ public sealed partial class GatewayService
         ArgumentNullException.ThrowIfNull(input);
         using var loaded = CertificateLoader.Load(input);
         var warnings = ValidityWarnings(certificateId, loaded.Leaf);
-        string id = certificateId;
+        var id = certificateId;
         CertificateEntry entry = null!;
         var change = Change("Certificate", before =>
         {
-            if (!before.Certificates.TryGetValue(certificateId, out var old))
-                throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-            id = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+            (id, var old) = Existing(before.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
             entry = CreateEntry(loaded, input);
             var references = new ReferenceIndex(before, ConfigurationPath).For(id, old.Thumbprint);
             if (!entry.HasPrivateKey)
@@ -108,7 +105,7 @@ public sealed partial class GatewayService
                 var presenters = references.Where(r => r.Usage is CertificateUsage.ServerCertificate or CertificateUsage.GatewayCredential or CertificateUsage.BackendCredential).ToList();
                 if (presenters.Count > 0)
                 {
-                    throw GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+                    throw new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
                         $"The new content of certificate '{id}' has no private key, but {JoinAnd(presenters.Select(r => r.Describe()).ToList())} present{(presenters.Count == 1 ? "s" : string.Empty)} it. Give a PFX with its key, or a PEM certificate with -KeyFilePath.",
                         id);
                 }
@@ -122,7 +119,7 @@ public sealed partial class GatewayService
                 var who = JoinAnd(byThumbprint.Select(r => r.Describe()).ToList());
                 if (!twin)
                 {
-                    throw new GatewayException("CertificateReferencedByThumbprint", "ReferencedByThumbprint", GatewayErrorCategory.InUse,
+                    throw new GatewayException("Certificate", "ReferencedByThumbprint", GatewayErrorCategory.InUse,
                         $"Certificate '{id}' cannot be replaced: {who} refer{(byThumbprint.Count == 1 ? "s" : string.Empty)} to it by its thumbprint {old.Thumbprint}, which would then point at nothing. Refer to it by id first ({ByIdExample(byThumbprint[0], id)}), then replace it.",
                         id)
                     { Details = byThumbprint.Select(r => r.Describe()).ToList() };
@@ -143,9 +140,7 @@ public sealed partial class GatewayService
         GatewayCertificate removed = null!;
         Change("Certificate", before =>
         {
-            if (!before.Certificates.TryGetValue(certificateId, out var entry))
-                throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-            var id = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+            var (id, entry) = Existing(before.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
             var index = new ReferenceIndex(before, ConfigurationPath);
             var references = index.For(id, entry.Thumbprint);
             if (references.Count > 0)
@@ -160,9 +155,7 @@ public sealed partial class GatewayService
     public IReadOnlyList<CertificateReference> GetCertificateReferences(string certificateId)
     {
         var configuration = Read();
-        if (!configuration.Certificates.TryGetValue(certificateId, out var entry))
-            throw NotFound("Certificate", "Certificate", certificateId, ListCertificates);
-        var id = configuration.Certificates.Keys.First(k => Ids.Comparer.Equals(k, certificateId));
+        var (id, entry) = Existing(configuration.Certificates, certificateId, "Certificate", "Certificate", ListCertificates);
         return new ReferenceIndex(configuration, ConfigurationPath).For(id, entry.Thumbprint);
     }
 
@@ -179,7 +172,7 @@ public sealed partial class GatewayService
             _ => "Set-GatewayPolicy -Policy <xml>",
         };
         var users = JoinAnd(references.Select(r => r.Describe()).ToList());
-        return new GatewayException("CertificateInUse", "InUse", GatewayErrorCategory.InUse,
+        return new GatewayException("Certificate", "InUse", GatewayErrorCategory.InUse,
             $"Certificate '{id}' is used by {users}. Remove it from {(references.Count == 1 ? "there" : "them")} first, e.g. {example}. To rotate it instead, replace its content: Set-GatewayCertificate -CertificateId {id}.",
             id)
         { Details = references.Select(r => r.Describe()).ToList() };

@@ -34,31 +34,31 @@ public sealed partial class GatewayService
         var name = definition.HostName?.Trim() ?? string.Empty;
         if (!ConfigurationValidator.IsHostName(name))
         {
-            throw GatewayException.Create("Hostname", "Invalid", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "Invalid", GatewayErrorCategory.InvalidArgument,
                 $"'{definition.HostName}' is not a host name. Give a DNS name such as api.contoso.com or localhost.", definition.HostName);
         }
         if (definition.Port is { } port && port is < 1 or > 65535)
         {
-            throw GatewayException.Create("Hostname", "InvalidPort", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "InvalidPort", GatewayErrorCategory.InvalidArgument,
                 $"Hostname '{name}' cannot use port {port}: give a port from 1 to 65535.", port);
         }
         if (definition.RequireClientCertificate == true && definition.NegotiateClientCertificate == false)
         {
-            throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
                 $"Hostname '{name}' cannot require client certificates without negotiating them: drop -NegotiateClientCertificate $false, or -RequireClientCertificate $true.", name);
         }
         var suites = definition.CipherSuites?.Select(n => n?.Trim() ?? string.Empty).ToList();
         var profile = definition.TlsProfile ?? (suites is { Count: > 0 } ? TlsProfile.Custom : null);
         if (suites is { Count: > 0 } && profile != TlsProfile.Custom)
         {
-            throw GatewayException.Create("Hostname", "InvalidTlsProfile", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException("Hostname", "InvalidTlsProfile", GatewayErrorCategory.InvalidArgument,
                 $"Hostname '{name}' cannot take cipher suites with the TLS profile '{profile}', which has its own. Give -TlsProfile Custom with -CipherSuite, or leave -CipherSuite out.", name);
         }
         foreach (var suite in suites ?? [])
         {
             if (!TlsProfiles.TryParse(suite, out _))
             {
-                throw GatewayException.Create("Hostname", "InvalidCipherSuite", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Hostname", "InvalidCipherSuite", GatewayErrorCategory.InvalidArgument,
                     $"Hostname '{name}' cannot use the cipher suite '{suite}': it is not an IANA TLS cipher suite name. Use names such as TLS_AES_128_GCM_SHA256 or TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256.", suite);
             }
         }
@@ -70,18 +70,16 @@ public sealed partial class GatewayService
             var exists = index >= 0;
             if (!exists && definition.CertificateId is null)
             {
-                throw GatewayException.Create("Hostname", "CertificateRequired", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Hostname", "CertificateRequired", GatewayErrorCategory.InvalidArgument,
                     $"Hostname '{name}' is new and needs a server certificate: give -CertificateId (a certificate with a private key, see Get-GatewayCertificate).", name);
             }
             string? certificateId = null;
             if (definition.CertificateId is { } cid)
             {
-                if (!before.Certificates.TryGetValue(cid, out var cert))
-                    throw NotFound("Certificate", "Certificate", cid, ListCertificates);
-                certificateId = before.Certificates.Keys.First(k => Ids.Comparer.Equals(k, cid));
+                (certificateId, var cert) = Existing(before.Certificates, cid, "Certificate", "Certificate", ListCertificates);
                 if (!cert.HasPrivateKey)
                 {
-                    throw GatewayException.Create("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
+                    throw new GatewayException("Certificate", "NoPrivateKey", GatewayErrorCategory.InvalidArgument,
                         $"Hostname '{name}' cannot use certificate '{certificateId}' as its server certificate: it has no private key. Add the certificate from a PFX with its key.", certificateId);
                 }
             }
@@ -110,17 +108,17 @@ public sealed partial class GatewayService
             };
             if (entry.TlsProfile == TlsProfile.Custom && entry.CipherSuites is not { Length: > 0 })
             {
-                throw GatewayException.Create("Hostname", "CipherSuiteRequired", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Hostname", "CipherSuiteRequired", GatewayErrorCategory.InvalidArgument,
                     $"Hostname '{name}' needs cipher suites for the custom TLS profile: give -CipherSuite with IANA names such as TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256.", name);
             }
             if (entry.RequireClientCertificate && !entry.NegotiateClientCertificate)
             {
-                throw GatewayException.Create("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Hostname", "InvalidClientCertificateMode", GatewayErrorCategory.InvalidArgument,
                     $"Hostname '{name}' requires client certificates, so it must negotiate them. Give -RequireClientCertificate $false first.", name);
             }
             if (entry.RequireClientCertificate && before.CaCertificates.Count == 0)
             {
-                throw GatewayException.Create("Hostname", "NoCaCertificate", GatewayErrorCategory.InvalidOperation,
+                throw new GatewayException("Hostname", "NoCaCertificate", GatewayErrorCategory.InvalidOperation,
                     $"Hostname '{name}' cannot require client certificates that chain to an uploaded CA: there is none. Add one with Add-GatewayCaCertificate first.", name);
             }
             var updated = exists ? hostnames.SetItem(index, entry) : hostnames.Add(entry);

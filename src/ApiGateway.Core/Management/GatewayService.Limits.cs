@@ -27,7 +27,7 @@ public sealed partial class GatewayService
         {
             var limit = GatewayLimits.Find(name) ?? throw UnknownLimit(name);
             if (limit.Check(value) is { } problem)
-                throw GatewayException.Create("Limit", "OutOfRange", GatewayErrorCategory.InvalidArgument, problem, limit.Name);
+                throw new GatewayException("Limit", "OutOfRange", GatewayErrorCategory.InvalidArgument, problem, limit.Name);
             changes.Add((limit, value));
         }
         foreach (var name in reset)
@@ -35,7 +35,7 @@ public sealed partial class GatewayService
             var limit = GatewayLimits.Find(name) ?? throw UnknownLimit(name);
             if (changes.Any(c => c.Limit == limit))
             {
-                throw GatewayException.Create("Limit", "Conflict", GatewayErrorCategory.InvalidArgument,
+                throw new GatewayException("Limit", "Conflict", GatewayErrorCategory.InvalidArgument,
                     $"The limit '{limit.Name}' is both set and reset. Give either -{limit.Name} <value> or -Reset {limit.Name}.", limit.Name);
             }
             changes.Add((limit, null));
@@ -81,6 +81,6 @@ public sealed partial class GatewayService
     }
 
     private static GatewayException UnknownLimit(string name) =>
-        GatewayException.Create("Limit", "NotFound", GatewayErrorCategory.NotFound,
+        new GatewayException("Limit", "NotFound", GatewayErrorCategory.NotFound,
             $"There is no limit '{name}'. The limits are {JoinAnd(GatewayLimits.Catalog.Select(l => l.Name).ToList())} (Get-GatewayLimit lists them).", name);
 }

@@ -43,7 +43,12 @@ public sealed partial class GatewayService
     /// </summary>
     public OperationResult<GatewayContextInfo> Open(string? serviceName = null)
     {
-        var initial = new GatewayConfiguration { Service = new ServiceSettings { Name = string.IsNullOrWhiteSpace(serviceName) ? "apigateway" : serviceName.Trim() } };
+        // The default global policy is written out, so that the file shows what every API inherits.
+        var initial = new GatewayConfiguration
+        {
+            Service = new ServiceSettings { Name = string.IsNullOrWhiteSpace(serviceName) ? "apigateway" : serviceName.Trim() },
+            Policy = PolicyTemplates.Global,
+        };
         var (configuration, created) = _store.CreateIfMissing(initial);
         var warnings = new List<string>();
         if (!created && !string.IsNullOrWhiteSpace(serviceName) && !string.Equals(serviceName.Trim(), configuration.Service.Name, StringComparison.Ordinal))
@@ -85,7 +90,7 @@ public sealed partial class GatewayService
         var added = ConfigurationValidator.Validate(after).Where(e => !old.Contains(e)).ToList();
         if (added.Count == 0)
             return;
-        throw new GatewayException(subject + "Invalid", "Invalid", GatewayErrorCategory.InvalidData,
+        throw new GatewayException(subject, "Invalid", GatewayErrorCategory.InvalidData,
             "The change was not made because it would leave the configuration with "
             + (added.Count == 1 ? "this problem: " + added[0] : "these problems:" + Environment.NewLine + string.Join(Environment.NewLine, added.Select(a => "  " + a))),
             subject)
@@ -96,7 +101,7 @@ public sealed partial class GatewayService
     {
         if (id is not null && !Ids.IsValid(id))
         {
-            throw GatewayException.Create(subject, "InvalidId", GatewayErrorCategory.InvalidArgument,
+            throw new GatewayException(subject, "InvalidId", GatewayErrorCategory.InvalidArgument,
                 $"'{id}' is not a valid {parameter}: it must be {Ids.Rule}.", id);
         }
     }
@@ -117,8 +122,19 @@ public sealed partial class GatewayService
             throw NotFound(subject, what, Wildcard.Unescape(pattern), listCommand);
     }
 
+    /// <summary>
+    /// The entry of <paramref name="id"/> in <paramref name="items"/> and the id as the configuration spells it (ids
+    /// compare without regard to case); <c>&lt;subject&gt;NotFound</c>, naming <paramref name="listCommand"/>, otherwise.
+    /// </summary>
+    private static (string Id, T Entry) Existing<T>(IReadOnlyDictionary<string, T> items, string id, string subject, string what, string listCommand)
+    {
+        if (!items.TryGetValue(id, out var entry))
+            throw NotFound(subject, what, id, listCommand);
+        return (items.Keys.First(k => Ids.Comparer.Equals(k, id)), entry);
+    }
+
     private static GatewayException NotFound(string subject, string what, string id, string listCommand) =>
-        GatewayException.Create(subject, "NotFound", GatewayErrorCategory.NotFound,
+        new GatewayException(subject, "NotFound", GatewayErrorCategory.NotFound,
             $"{what} '{id}' does not exist. {listCommand} lists the ones there are.", id);
 
     private static DateTime Local(DateTimeOffset value) => value.LocalDateTime;

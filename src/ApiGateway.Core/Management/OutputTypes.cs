@@ -88,6 +88,22 @@ public sealed class GatewayBackendCredential
     /// <summary>The stored parameter's name, so that a credential read back and set again keeps its secret.</summary>
     internal string? StoredParameterSecret { get; init; }
 
+    /// <summary>
+    /// Az's shape (PsApiManagementBackendCredential.Certificate): the thumbprints of the client certificates the
+    /// backend is presented, those named by id resolved to their current thumbprint when read from a configuration.
+    /// Read only: <see cref="CertificateIds"/> and <see cref="CertificateThumbprints"/> are what is stored.
+    /// </summary>
+    public IReadOnlyList<string> Certificate { get; init; } = [];
+
+    /// <summary>
+    /// Az's shape (PsApiManagementBackendCredential.Authorization): <c>.Scheme</c> and <c>.Parameter</c> of the
+    /// Authorization header, null without one. The same data as <see cref="AuthorizationHeaderScheme"/> and
+    /// <see cref="AuthorizationHeaderParameter"/>; the parameter stays a SecureString and is never read back.
+    /// </summary>
+    public GatewayBackendAuthorization? Authorization => AuthorizationHeaderScheme is null
+        ? null
+        : new GatewayBackendAuthorization(AuthorizationHeaderScheme, AuthorizationHeaderParameter, HasAuthorizationHeaderParameter || AuthorizationHeaderParameter is { Length: > 0 });
+
     public override string ToString()
     {
         var parts = new List<string>();
@@ -105,6 +121,33 @@ public sealed class GatewayBackendCredential
     }
 }
 
+/// <summary>
+/// A backend's Authorization header as Az shows it (<c>$backend.Credentials.Authorization.Scheme</c>). Unlike Az's
+/// plain-string <c>Parameter</c>, the parameter is a secret: a SecureString on a credential being built, and null on
+/// one read from a configuration (<see cref="HasParameter"/> says whether one is stored).
+/// </summary>
+public sealed class GatewayBackendAuthorization
+{
+    internal GatewayBackendAuthorization(string scheme, SecureString? parameter, bool hasParameter)
+    {
+        Scheme = scheme;
+        Parameter = parameter;
+        HasParameter = hasParameter;
+    }
+
+    /// <summary>Scheme, e.g. <c>Basic</c> or <c>Bearer</c>.</summary>
+    public string Scheme { get; }
+
+    /// <summary>The parameter given to New-GatewayBackendCredential; null when read back (it is never decrypted for display).</summary>
+    public SecureString? Parameter { get; }
+
+    /// <summary>Whether there is a parameter (given, or stored encrypted).</summary>
+    public bool HasParameter { get; }
+
+    /// <summary>The scheme, so that the header shows as <c>Bearer</c> and never as its secret.</summary>
+    public override string ToString() => Scheme;
+}
+
 /// <summary>A backend (the output of Get-/New-/Set-GatewayBackend).</summary>
 public sealed record GatewayBackend
 {
@@ -117,6 +160,25 @@ public sealed record GatewayBackend
     public bool SkipCertificateNameValidation { get; init; }
     public GatewayBackendCredential? Credentials { get; init; }
     public string? ConfigurationPath { get; init; }
+
+    /// <summary>
+    /// Az's shape (PsApiManagementBackend.Properties): <c>skipCertificateChainValidation</c> and
+    /// <c>skipCertificateNameValidation</c>, the same values as the two properties above.
+    /// </summary>
+    public IReadOnlyDictionary<string, object> Properties => new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["skipCertificateChainValidation"] = SkipCertificateChainValidation,
+        ["skipCertificateNameValidation"] = SkipCertificateNameValidation,
+    };
+}
+
+/// <summary>The protocols an API can be offered over, as Az's <c>-Protocols</c> names them. The gateway offers https only.</summary>
+public enum ApiProtocol
+{
+    /// <summary>Plain HTTP: not offered (refused with <c>ApiProtocolNotSupported</c>).</summary>
+    Http,
+    /// <summary>HTTPS, the only protocol the gateway listens on.</summary>
+    Https,
 }
 
 /// <summary>An API (the output of Get-/New-/Set-GatewayApi).</summary>
@@ -124,9 +186,21 @@ public sealed record GatewayApi
 {
     public required string ApiId { get; init; }
     public required string DisplayName { get; init; }
+
+    /// <summary>Az's name for <see cref="DisplayName"/> (PsApiManagementApi.Name), so that Az scripts read <c>$api.Name</c>.</summary>
+    public string Name => DisplayName;
+
+    /// <summary>Free text for people.</summary>
+    public string? Description { get; init; }
+
     public required string Path { get; init; }
     public string? BackendId { get; init; }
     public string? ServiceUrl { get; init; }
+
+    /// <summary>The protocols the API is offered over: always https (Az's PsApiManagementApi.Protocols).</summary>
+#pragma warning disable CA1822 // an instance property, so that PowerShell shows it and binds it by property name
+    public IReadOnlyList<ApiProtocol> Protocols => HttpsOnly;
+#pragma warning restore CA1822
 
     /// <summary>Certificate id of the gateway credential (authentication-certificate), if set by id.</summary>
     public string? GatewayCredentialCertificateId { get; init; }
@@ -135,6 +209,8 @@ public sealed record GatewayApi
     public string? GatewayCredentialThumbprint { get; init; }
 
     public string? ConfigurationPath { get; init; }
+
+    private static readonly IReadOnlyList<ApiProtocol> HttpsOnly = [ApiProtocol.Https];
 }
 
 /// <summary>A policy document: the global one (ApiId null) or an API's.</summary>
@@ -148,7 +224,19 @@ public sealed record GatewayPolicy
     /// <summary>The policy XML.</summary>
     public required string Policy { get; init; }
 
+    /// <summary>
+    /// The format <see cref="Policy"/> is written in, <c>Xml</c> or <c>RawXml</c> when Get-GatewayPolicy -Format
+    /// asked for one; null: as stored. Set-GatewayPolicy -Format binds it by property name, so a piped copy keeps its meaning.
+    /// </summary>
+    public string? Format { get; init; }
+
     public string? ConfigurationPath { get; init; }
+
+    /// <summary>
+    /// The XML, as Get-AzApiManagementPolicy returns it (a string), so that <c>"$policy"</c>, <c>-like</c>,
+    /// <c>-match</c> and a <c>[string]</c> parameter see the document.
+    /// </summary>
+    public override string ToString() => Policy;
 }
 
 /// <summary>A hostname the gateway listens on.</summary>

@@ -9,7 +9,7 @@ namespace ApiGateway.Core.Policies;
 /// </summary>
 public static class PolicyEditor
 {
-    private const string Element = "authentication-certificate";
+    private const string Element = AuthenticationCertificatePolicy.XmlName;
 
     /// <summary>
     /// Writes, replaces or (with both arguments null) removes the API's gateway credential: the top-level
@@ -33,7 +33,7 @@ public static class PolicyEditor
             : thumbprint is not null ? $"<{Element} thumbprint=\"{XmlEscape(thumbprint)}\" />" : null;
 
         var rootSpan = Span(escaped, root);
-        var inbound = root.Elements("inbound").FirstOrDefault();
+        var inbound = root.Elements(PolicySectionKind.Inbound.XmlName()).FirstOrDefault();
         var unit = IndentUnit(escaped, root, inbound);
 
         var edits = new List<(int Start, int End, string Replacement)>(); // in original-text indices
@@ -73,7 +73,7 @@ public static class PolicyEditor
                 }
                 else
                 {
-                    var anchor = inbound.Elements("base").Select(e => Span(escaped, e)).FirstOrDefault();
+                    var anchor = inbound.Elements(BasePolicy.XmlName).Select(e => Span(escaped, e)).FirstOrDefault();
                     if (anchor is not null)
                     {
                         var indent = IndentOf(escaped, anchor.Start);
@@ -116,7 +116,7 @@ public static class PolicyEditor
         var info = (IXmlLineInfo)element;
         var start = PolicyXmlPreprocessor.IndexOf(text, info.LineNumber, info.LinePosition) - 1;
         var i = start + 1;
-        char quote = '\0';
+        var quote = '\0';
         while (i < text.Length)
         {
             var c = text[i];

@@ -9,6 +9,23 @@ public enum PolicySectionKind
     OnError,
 }
 
+/// <summary>The XML names of the sections, beside the enum they name.</summary>
+public static class PolicySections
+{
+    private static readonly string[] Names = ["inbound", "backend", "outbound", "on-error"];
+
+    /// <summary>The XML name of a section: <c>inbound</c>, <c>backend</c>, <c>outbound</c> or <c>on-error</c>.</summary>
+    public static string XmlName(this PolicySectionKind kind) => Names[(int)kind];
+
+    /// <summary>The section named <paramref name="name"/> in XML.</summary>
+    public static bool TryParse(string name, out PolicySectionKind kind)
+    {
+        var index = Array.IndexOf(Names, name);
+        kind = (PolicySectionKind)Math.Max(index, 0);
+        return index >= 0;
+    }
+}
+
 /// <summary>Where a policy document applies: the global ("All APIs") policy or one API's.</summary>
 public enum PolicyScope
 {
@@ -57,118 +74,37 @@ public sealed record PolicyValue
     public override string ToString() => Expression?.Source ?? Literal ?? string.Empty;
 }
 
-/// <summary>One policy element; <see cref="Line"/> and <see cref="Column"/> are where it starts in the author's text.</summary>
+/// <summary>What a value of an element must produce; the host compiles an expression there to match.</summary>
+internal enum PolicyValueRole
+{
+    /// <summary>A bool: <c>&lt;when condition="..."&gt;</c>.</summary>
+    Condition,
+    /// <summary>Any value, turned into text: attribute and element text.</summary>
+    Text,
+    /// <summary>An int (or text holding one): <c>&lt;set-status code="..."&gt;</c>.</summary>
+    StatusCode,
+    /// <summary>Any value, kept as it is: <c>&lt;set-variable value="..."&gt;</c>.</summary>
+    Value,
+}
+
+/// <summary>A value of an element (null when the attribute is left out) and what it must produce.</summary>
+internal readonly record struct PolicyValueUse(PolicyValue? Value, PolicyValueRole Role);
+
+/// <summary>
+/// One policy element; <see cref="Line"/> and <see cref="Column"/> are where it starts in the author's text. Each
+/// element is a record under Elements/ that declares its values (<see cref="ValueUses"/>), its nested elements
+/// (<see cref="Children"/>) and how it is parsed; <see cref="PolicyElements"/> lists them.
+/// </summary>
 public abstract record PolicyNode(int Line, int Column)
 {
     /// <summary>The XML element name, e.g. <c>set-header</c>.</summary>
     public abstract string ElementName { get; }
-}
 
-/// <summary><c>&lt;base /&gt;</c>: the enclosing scope's section goes here.</summary>
-public sealed record BasePolicy(int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "base";
-}
+    /// <summary>Every value of the element, in document order, with its role: the one list the parser's users read.</summary>
+    internal virtual IEnumerable<PolicyValueUse> ValueUses => [];
 
-/// <summary>One <c>&lt;when condition="..."&gt;</c> of a <c>&lt;choose&gt;</c>.</summary>
-public sealed record WhenClause(PolicyValue Condition, IReadOnlyList<PolicyNode> Body, int Line, int Column);
-
-/// <summary><c>&lt;choose&gt;</c>: the body of the first <c>when</c> whose condition is true, else <c>otherwise</c>.</summary>
-public sealed record ChoosePolicy(IReadOnlyList<WhenClause> Whens, IReadOnlyList<PolicyNode>? Otherwise, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "choose";
-}
-
-/// <summary><c>&lt;return-response&gt;</c>: stop and answer with what its children set.</summary>
-public sealed record ReturnResponsePolicy(IReadOnlyList<PolicyNode> Body, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "return-response";
-}
-
-/// <summary><c>&lt;set-status code="..." reason="..." /&gt;</c>.</summary>
-public sealed record SetStatusPolicy(PolicyValue Code, PolicyValue? Reason, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "set-status";
-}
-
-/// <summary>What <c>set-header</c> does when the header already exists.</summary>
-public enum HeaderExistsAction
-{
-    Override,
-    Skip,
-    Append,
-    Delete,
-}
-
-/// <summary><c>&lt;set-header name="..." exists-action="..."&gt;&lt;value&gt;...&lt;/value&gt;&lt;/set-header&gt;</c>.</summary>
-public sealed record SetHeaderPolicy(PolicyValue Name, HeaderExistsAction ExistsAction, IReadOnlyList<PolicyValue> Values, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "set-header";
-}
-
-/// <summary><c>&lt;set-body&gt;text or expression&lt;/set-body&gt;</c>.</summary>
-public sealed record SetBodyPolicy(PolicyValue Body, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "set-body";
-}
-
-/// <summary><c>&lt;set-variable name="..." value="..." /&gt;</c>: stores a value in <c>context.Variables</c>.</summary>
-public sealed record SetVariablePolicy(string Name, PolicyValue Value, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "set-variable";
-}
-
-/// <summary>One <c>&lt;identity&gt;</c> of <c>validate-client-certificate</c>: every attribute given must match.</summary>
-public sealed record CertificateIdentity(int Line, int Column)
-{
-    public string? Thumbprint { get; init; }
-    public string? SerialNumber { get; init; }
-    public string? CommonName { get; init; }
-    public string? Subject { get; init; }
-    public string? DnsName { get; init; }
-    public string? IssuerSubject { get; init; }
-    public string? IssuerThumbprint { get; init; }
-    public string? IssuerCertificateId { get; init; }
-    public string? CertificateId { get; init; }
-}
-
-/// <summary>
-/// <c>&lt;validate-client-certificate&gt;</c>: the client certificate is valid when every top-level rule passes and,
-/// if identities are given, every attribute of at least one identity matches.
-/// </summary>
-public sealed record ValidateClientCertificatePolicy(int Line, int Column) : PolicyNode(Line, Column)
-{
-    public bool ValidateRevocation { get; init; } = true;
-    public bool ValidateTrust { get; init; } = true;
-    public bool ValidateNotBefore { get; init; } = true;
-    public bool ValidateNotAfter { get; init; } = true;
-    public bool IgnoreError { get; init; }
-    public IReadOnlyList<CertificateIdentity> Identities { get; init; } = [];
-
-    public override string ElementName => "validate-client-certificate";
-}
-
-/// <summary><c>&lt;authentication-certificate certificate-id="..." | thumbprint="..." /&gt;</c>: the client certificate presented to the backend.</summary>
-public sealed record AuthenticationCertificatePolicy(PolicyValue? CertificateId, PolicyValue? Thumbprint, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "authentication-certificate";
-}
-
-/// <summary><c>&lt;set-backend-service backend-id="..." | base-url="..." /&gt;</c>.</summary>
-public sealed record SetBackendServicePolicy(PolicyValue? BackendId, PolicyValue? BaseUrl, int Line, int Column) : PolicyNode(Line, Column)
-{
-    public override string ElementName => "set-backend-service";
-}
-
-/// <summary><c>&lt;forward-request timeout="seconds" follow-redirects="false" /&gt;</c>.</summary>
-public sealed record ForwardRequestPolicy(int Line, int Column) : PolicyNode(Line, Column)
-{
-    /// <summary>Seconds to wait for the backend's response headers (APIM's default: 300).</summary>
-    public int TimeoutSeconds { get; init; } = 300;
-
-    public bool FollowRedirects { get; init; }
-
-    public override string ElementName => "forward-request";
+    /// <summary>The elements nested in this one (the bodies of choose and return-response).</summary>
+    internal virtual IEnumerable<PolicyNode> Children => [];
 }
 
 /// <summary>One section (inbound, backend, outbound, on-error) of a policy document.</summary>

@@ -14,12 +14,14 @@ namespace ApiGateway.Core.Policies;
 internal sealed class PolicyXmlPreprocessor
 {
     private readonly string _source;
+    private readonly bool _literalAmpersands;
     private readonly StringBuilder _output;
     private readonly List<int> _origin; // _origin[i] = index in _source of output character i
 
-    private PolicyXmlPreprocessor(string source)
+    private PolicyXmlPreprocessor(string source, bool literalAmpersands)
     {
         _source = source;
+        _literalAmpersands = literalAmpersands;
         _output = new StringBuilder(source.Length + 64);
         _origin = new List<int>(source.Length + 64);
     }
@@ -27,10 +29,15 @@ internal sealed class PolicyXmlPreprocessor
     /// <summary>The well-formed text.</summary>
     public string Escaped => _output.ToString();
 
-    /// <summary>Escapes the expressions of <paramref name="source"/>.</summary>
-    public static PolicyXmlPreprocessor Run(string source)
+    /// <summary>
+    /// Escapes the expressions of <paramref name="source"/>. With <paramref name="literalAmpersands"/> (APIM's
+    /// rawxml format) an <c>&amp;</c> inside an expression is always the C# character, so <c>&amp;lt;</c> there
+    /// stays the four characters; only numeric character references (<c>&amp;#10;</c>) keep their XML meaning.
+    /// Without it, a named entity inside an expression is taken as already escaped (the xml format).
+    /// </summary>
+    public static PolicyXmlPreprocessor Run(string source, bool literalAmpersands = false)
     {
-        var p = new PolicyXmlPreprocessor(source);
+        var p = new PolicyXmlPreprocessor(source, literalAmpersands);
         p.Process();
         return p;
     }
@@ -192,7 +199,7 @@ internal sealed class PolicyXmlPreprocessor
                 case '>':
                     Emit("&gt;", k);
                     break;
-                case '&' when !IsEntity(k):
+                case '&' when !(_literalAmpersands ? IsCharacterReference(k) : IsEntity(k)):
                     Emit("&amp;", k);
                     break;
                 case '"' when quote == '"':
@@ -208,28 +215,34 @@ internal sealed class PolicyXmlPreprocessor
         }
     }
 
-    private bool IsEntity(int amp)
+    private bool IsEntity(int amp) =>
+        TryEntityName(amp, out var name) && (name is "lt" or "gt" or "amp" or "quot" or "apos" || IsCharacterReference(name));
+
+    /// <summary>Whether <c>&amp;</c> at <paramref name="amp"/> starts <c>&amp;#nn;</c> or <c>&amp;#xhh;</c>.</summary>
+    private bool IsCharacterReference(int amp) => TryEntityName(amp, out var name) && IsCharacterReference(name);
+
+    /// <summary>The text between <c>&amp;</c> at <paramref name="amp"/> and the next ';', when it is short enough to name an entity.</summary>
+    private bool TryEntityName(int amp, out ReadOnlySpan<char> name)
     {
-        var s = _source;
-        var semi = s.IndexOf(';', amp);
-        if (semi < 0 || semi - amp > 10)
+        var semi = _source.IndexOf(';', amp);
+        name = semi < 0 || semi - amp > 10 ? default : _source.AsSpan(amp + 1, semi - amp - 1);
+        return !name.IsEmpty;
+    }
+
+    private static bool IsCharacterReference(ReadOnlySpan<char> name)
+    {
+        if (name.Length < 2 || name[0] != '#')
             return false;
-        var name = s.AsSpan(amp + 1, semi - amp - 1);
-        if (name is "lt" or "gt" or "amp" or "quot" or "apos")
-            return true;
-        if (name.Length > 1 && name[0] == '#')
+        var hex = name[1] is 'x' or 'X';
+        var digits = hex ? name[2..] : name[1..];
+        if (digits.IsEmpty)
+            return false;
+        foreach (var d in digits)
         {
-            var digits = name[1] is 'x' or 'X' ? name[2..] : name[1..];
-            if (digits.Length == 0)
+            if (!(hex ? char.IsAsciiHexDigit(d) : char.IsAsciiDigit(d)))
                 return false;
-            foreach (var d in digits)
-            {
-                if (!(name[1] is 'x' or 'X' ? char.IsAsciiHexDigit(d) : char.IsAsciiDigit(d)))
-                    return false;
-            }
-            return true;
         }
-        return false;
+        return true;
     }
 
     private bool IsExpressionStart(int i) =>

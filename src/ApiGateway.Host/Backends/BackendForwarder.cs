@@ -1,7 +1,9 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
 using ApiGateway.Host.Pipeline;
+using ApiGateway.Host.Pipeline.Steps;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.Logging;
@@ -40,20 +42,20 @@ internal sealed class BackendForwarder
     /// </summary>
     public ValueTask<ForwarderError> SendAsync(PolicyContext context, ForwardSettings settings)
     {
-        var target = context.BackendOverride ?? context.ApiRoute.DefaultBackend;
-        var invoker = context.Snapshot.Invokers.Get(target, context.AuthenticationCertificate, settings.FollowRedirects);
-        context.ForwardTarget = target;
+        var target = context.State.BackendOverride ?? context.State.ApiRoute.DefaultBackend;
+        var invoker = context.State.Snapshot.Invokers.Get(target, context.State.AuthenticationCertificate, settings.FollowRedirects);
+        context.State.ForwardTarget = target;
         // Set before sending: outbound runs inside the send (on the response headers) and must know the request went out.
-        context.Forwarded = true;
-        return _forwarder.SendAsync(context.Http, target.DestinationPrefix, invoker, settings.RequestConfig, Transformer);
+        context.State.Forwarded = true;
+        return _forwarder.SendAsync(context.State.Http, target.DestinationPrefix, invoker, settings.RequestConfig, Transformer);
     }
 
     /// <summary>What the pipeline does next after <see cref="SendAsync"/> returned <paramref name="error"/>.</summary>
     public Flow Complete(PolicyContext context, ForwarderError error, ForwardSettings settings, Step step)
     {
-        var http = context.Http;
-        var target = context.ForwardTarget!;
-        if (context.Error is not null)
+        var http = context.State.Http;
+        var target = context.State.ForwardTarget!;
+        if (context.State.Error is not null)
             return Flow.Error; // outbound failed while the response headers were handled
         if (error == ForwarderError.None)
         {
@@ -77,13 +79,13 @@ internal sealed class BackendForwarder
                 Log.BackendFailed(_logger, target.Name, target.Authority, error.ToString(), (exception?.Message ?? "the connection broke") + BackendOutages.Once);
             return Flow.Continue;
         }
-        context.Error = Classify(target, error, exception, settings, step);
+        context.State.Error = Classify(target, error, exception, settings, step);
         return Flow.Error;
     }
 
     private PipelineError Classify(BackendTarget target, ForwarderError error, Exception? exception, ForwardSettings settings, Step step)
     {
-        var section = "backend";
+        const PolicySectionKind section = PolicySectionKind.Backend;
         if (error == ForwarderError.RequestTimedOut)
         {
             if (_outages.IsFirst(target, "BackendTimeout"))
@@ -146,7 +148,9 @@ internal sealed class BackendForwarder
         {
             if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError }
                 or ObjectDisposedException or IOException or SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown })
+            {
                 return true;
+            }
             // HTTP/2: the backend closed a new connection before its first request ("An HTTP/2 connection could not be
             // established"), which HttpClient reports without a cause.
             if (e is HttpRequestException { HttpRequestError: HttpRequestError.Unknown, InnerException: null })
@@ -247,14 +251,14 @@ internal sealed class GatewayTransformer : HttpTransformer
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
         var context = httpContext.Features.Get<PolicyContext>()!;
-        var target = context.ForwardTarget!;
+        var target = context.State.ForwardTarget!;
         var path = httpContext.Request.Path.Value ?? string.Empty;
-        var remainder = context.PathConsumed >= path.Length ? PathString.Empty : new PathString(path[context.PathConsumed..]);
+        var remainder = context.State.PathConsumed >= path.Length ? PathString.Empty : new PathString(path[context.State.PathConsumed..]);
         var query = target.Query.Count == 0 ? httpContext.Request.QueryString : MergeQuery(httpContext.Request.QueryString, target.Query);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, remainder, query);
         // YARP copies the client's Host (the gateway's own name); the backend gets its host name from the URL instead,
         // as APIM does, unless set-header gave the request a Host.
-        if (!context.HostHeaderSet)
+        if (!context.State.HostHeaderSet)
             proxyRequest.Headers.Host = null;
 
         if (httpContext.Connection.RemoteIpAddress is { } address)
@@ -285,7 +289,7 @@ internal sealed class GatewayTransformer : HttpTransformer
         if (proxyResponse is null)
             return copy;
         var context = httpContext.Features.Get<PolicyContext>()!;
-        return context.ApiRoute.Pipeline.RunOutboundOnBackendResponse(context) && copy;
+        return context.State.ApiRoute.Pipeline.RunOutboundOnBackendResponse(context) && copy;
     }
 
     private static QueryString MergeQuery(QueryString original, IReadOnlyList<KeyValuePair<string, string[]>> credentials)

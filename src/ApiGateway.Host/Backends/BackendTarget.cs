@@ -34,6 +34,13 @@ internal sealed class ServedCertificate
 
     /// <summary>The certificate without its key, for <c>context.Deployment.Certificates</c>.</summary>
     public X509Certificate2 PublicCopy { get; }
+
+    /// <summary>The first of <paramref name="certificates"/> whose thumbprint is <paramref name="thumbprint"/> (any case, separators allowed), or null.</summary>
+    public static ServedCertificate? FindByThumbprint(IEnumerable<ServedCertificate> certificates, string thumbprint)
+    {
+        var normalized = CertificateMetadata.NormalizeThumbprint(thumbprint);
+        return certificates.FirstOrDefault(c => string.Equals(c.Thumbprint, normalized, StringComparison.OrdinalIgnoreCase));
+    }
 }
 
 /// <summary>
@@ -67,6 +74,12 @@ internal sealed class BackendTarget
         Headers = headers;
         Authorization = authorization;
     }
+
+    /// <summary>
+    /// A target that is just a URL (an API's service URL, a base-url of set-backend-service): default TLS checks, no
+    /// credentials.
+    /// </summary>
+    public static BackendTarget ForUrl(string url) => new(null, url, new BackendTls(), [], [], [], null);
 
     /// <summary>The backend id, or null for a service URL or base-url.</summary>
     public string? BackendId { get; }

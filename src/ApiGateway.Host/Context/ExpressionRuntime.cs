@@ -29,10 +29,10 @@ public static class ExpressionRuntime
     // The certificate whose thumbprint this thread looked up last: in a loop over context.Deployment.Certificates
     // comparing each with context.Request.Certificate, the request's certificate is asked for again and again.
     [ThreadStatic]
-    private static X509Certificate2? t_lastCertificate;
+    private static X509Certificate2? s_lastCertificate;
 
     [ThreadStatic]
-    private static string? t_lastThumbprint;
+    private static string? s_lastThumbprint;
 
     /// <summary><c>certificate.Thumbprint</c>, computed once per certificate object (the property builds a new string each time).</summary>
     public static string Thumbprint(X509Certificate2 certificate)
@@ -41,11 +41,11 @@ public static class ExpressionRuntime
             return certificate!.Thumbprint; // the NullReferenceException the original member access throws
         if (certificate is DeploymentCertificate deployment)
             return deployment.KnownThumbprint;
-        if (ReferenceEquals(certificate, t_lastCertificate))
-            return t_lastThumbprint!;
+        if (ReferenceEquals(certificate, s_lastCertificate))
+            return s_lastThumbprint!;
         var thumbprint = Thumbprints.GetValue(certificate, static c => c.Thumbprint);
-        t_lastCertificate = certificate;
-        t_lastThumbprint = thumbprint;
+        s_lastCertificate = certificate;
+        s_lastThumbprint = thumbprint;
         return thumbprint;
     }
 

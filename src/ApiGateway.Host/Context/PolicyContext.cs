@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
-using ApiGateway.Host.Backends;
-using ApiGateway.Host.Pipeline;
 using ApiGateway.Host.Runtime;
 using ApiGateway.Host.Tls;
 using Microsoft.AspNetCore.Http;
@@ -15,10 +13,11 @@ namespace ApiGateway.Host.Context;
 /// </summary>
 public sealed class PolicyContext
 {
-    private Guid _requestId;
-    private bool _hasRequestId;
-    private DateTime _timestamp;
-    private bool _hasTimestamp;
+    /// <summary>
+    /// The pipeline's state of the request running now and the values behind the members below: reset as a whole by
+    /// <see cref="End"/>. A field (not a property) so that steps change it in place.
+    /// </summary>
+    internal RequestState State;
 
     internal PolicyContext()
     {
@@ -34,10 +33,14 @@ public sealed class PolicyContext
     public PolicyResponse Response { get; }
 
     /// <summary>The API the request was routed to.</summary>
-    public PolicyApi Api { get; private set; } = PolicyApi.None;
+    public PolicyApi Api => State.Api ?? PolicyApi.None;
 
     /// <summary>The gateway: service name and the certificates of the configuration by id.</summary>
-    public PolicyDeployment Deployment { get; internal set; } = PolicyDeployment.None;
+    public PolicyDeployment Deployment
+    {
+        get => State.Deployment ?? PolicyDeployment.None;
+        internal set => State.Deployment = value;
+    }
 
     /// <summary>Values set with <c>&lt;set-variable&gt;</c>.</summary>
     public PolicyVariableDictionary Variables { get; }
@@ -47,12 +50,12 @@ public sealed class PolicyContext
     {
         get
         {
-            if (!_hasRequestId)
+            if (!State.HasRequestId)
             {
-                _requestId = Guid.NewGuid();
-                _hasRequestId = true;
+                State.RequestId = Guid.NewGuid();
+                State.HasRequestId = true;
             }
-            return _requestId;
+            return State.RequestId;
         }
     }
 
@@ -65,117 +68,56 @@ public sealed class PolicyContext
     {
         get
         {
-            if (!_hasTimestamp)
+            if (!State.HasTimestamp)
             {
-                _timestamp = DateTime.UtcNow - Stopwatch.GetElapsedTime(StartTimestamp);
-                _hasTimestamp = true;
+                State.Timestamp = DateTime.UtcNow - Stopwatch.GetElapsedTime(State.StartTimestamp);
+                State.HasTimestamp = true;
             }
-            return _timestamp;
+            return State.Timestamp;
         }
     }
 
     /// <summary>Time since the gateway received the request.</summary>
-    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(StartTimestamp);
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(State.StartTimestamp);
 
     /// <summary>In <c>on-error</c> (and after a failed <c>validate-client-certificate</c> with ignore-error): what went wrong.</summary>
-    public PolicyLastError? LastError { get; internal set; }
+    public PolicyLastError? LastError
+    {
+        get => State.LastError;
+        internal set => State.LastError = value;
+    }
 
     /// <summary>Always false: this gateway has no request tracing.</summary>
     public bool Tracing => false;
 
-    // ------------------------------------------------------------------ pipeline state (not visible to expressions)
-
-    internal HttpContext Http = null!;
-    internal GatewaySnapshot Snapshot = null!;
-    internal ApiRoute ApiRoute = null!;
-    internal ConnectionTls? Tls;
-    internal X509Certificate2? ClientCertificate;
-    internal long StartTimestamp;
-
-    /// <summary>Characters of the request path taken by the API path ("/orders" of "/orders/1").</summary>
-    internal int PathConsumed;
-
-    /// <summary>Set by set-backend-service.</summary>
-    internal BackendTarget? BackendOverride;
-
-    /// <summary>Set by authentication-certificate.</summary>
-    internal ServedCertificate? AuthenticationCertificate;
-
-    /// <summary>The backend the request went to (for the transformer and error reports).</summary>
-    internal BackendTarget? ForwardTarget;
-
-    internal bool Forwarded;
-
-    /// <summary>Set when set-header gave the request a Host of its own: the backend then gets that, not its own host name.</summary>
-    internal bool HostHeaderSet;
-
-    /// <summary>A body set by set-body for the response (written by the pipeline) or null.</summary>
-    internal string? ResponseBody;
-
-    /// <summary>The failure that sends the request to on-error.</summary>
-    internal PipelineError? Error;
-
-    /// <summary>Set when a policy ended the response itself (return-response, or set-body after forwarding).</summary>
-    internal bool ResponseReplaced;
-
-    /// <summary>Set when a policy set the status or body of the response (on-error answers then, instead of the default error body).</summary>
-    internal bool ResponseCustomized;
-
-    /// <summary>The step running now, for error reports.</summary>
-    internal Step? CurrentStep;
-
-    /// <summary>The checks of <paramref name="certificate"/>: the connection's (seeded by the handshake) or the revision's.</summary>
-    internal CertificateVerification VerificationOf(X509Certificate2 certificate) =>
-        Tls is { Certificate: { } presented } tls && ReferenceEquals(presented, certificate)
-            ? tls.Verification!
-            : Snapshot.ClientTrust.VerificationOf(certificate);
-
     internal bool VerifyCertificate(X509Certificate2 certificate, bool checkRevocation)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        return VerificationOf(certificate).Verify(checkRevocation);
+        return State.VerificationOf(certificate).Verify(checkRevocation);
     }
 
     internal void Begin(HttpContext http, GatewaySnapshot snapshot, ApiRoute route, int pathConsumed, ConnectionTls? tls)
     {
-        Http = http;
-        Snapshot = snapshot;
-        ApiRoute = route;
-        PathConsumed = pathConsumed;
-        Tls = tls;
-        ClientCertificate = tls?.Certificate ?? http.Connection.ClientCertificate;
-        StartTimestamp = Stopwatch.GetTimestamp();
-        Api = route.ModelApi;
-        Deployment = snapshot.Deployment;
+        State.Http = http;
+        State.Snapshot = snapshot;
+        State.ApiRoute = route;
+        State.PathConsumed = pathConsumed;
+        State.Tls = tls;
+        State.ClientCertificate = tls?.Certificate ?? http.Connection.ClientCertificate;
+        State.StartTimestamp = Stopwatch.GetTimestamp();
+        State.Api = route.ModelApi;
+        State.Deployment = snapshot.Deployment;
         Request.Attach(http.Request);
         Response.Attach(http.Response);
     }
 
+    /// <summary>Forgets the request: the context is then as a new one (the pool hands it to the next request).</summary>
     internal void End()
     {
         Request.Attach(null);
         Response.Attach(null);
         Variables.Clear();
-        Http = null!;
-        Snapshot = null!;
-        ApiRoute = null!;
-        Tls = null;
-        ClientCertificate = null;
-        BackendOverride = null;
-        AuthenticationCertificate = null;
-        ForwardTarget = null;
-        Forwarded = false;
-        HostHeaderSet = false;
-        ResponseBody = null;
-        Error = null;
-        ResponseReplaced = false;
-        ResponseCustomized = false;
-        CurrentStep = null;
-        LastError = null;
-        _hasRequestId = false;
-        _hasTimestamp = false;
-        Api = PolicyApi.None;
-        Deployment = PolicyDeployment.None;
+        State = default;
     }
 }
 
@@ -198,7 +140,7 @@ public sealed class PolicyRequest
     /// sent none. <c>Verify()</c> and <c>VerifyNoRevocation()</c> check it against the uploaded CA certificates and the
     /// system roots, using the chain built during the handshake.
     /// </summary>
-    public X509Certificate2? Certificate => _context.ClientCertificate;
+    public X509Certificate2? Certificate => _context.State.ClientCertificate;
 
     /// <summary>Request headers by name (case-insensitive).</summary>
     public PolicyHeaderDictionary Headers { get; }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
 using System.Text;
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -25,7 +26,21 @@ internal enum ExpressionKind
 }
 
 /// <summary>An expression as compiled and cached: its kind and its code. The same code in two places compiles once.</summary>
-internal sealed record ExpressionKey(ExpressionKind Kind, bool IsBlock, string Code);
+internal sealed record ExpressionKey(ExpressionKind Kind, bool IsBlock, string Code)
+{
+    /// <summary>The key of <paramref name="expression"/> standing where a value of <paramref name="role"/> goes.</summary>
+    public static ExpressionKey Of(PolicyExpression expression, PolicyValueRole role) => new(KindOf(role), expression.IsBlock, expression.Code);
+
+    /// <summary>What an expression must produce where the element's value has <paramref name="role"/>.</summary>
+    public static ExpressionKind KindOf(PolicyValueRole role) => role switch
+    {
+        PolicyValueRole.Condition => ExpressionKind.Condition,
+        PolicyValueRole.StatusCode => ExpressionKind.StatusCode,
+        PolicyValueRole.Value => ExpressionKind.Value,
+        PolicyValueRole.Text => ExpressionKind.Text,
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "Not a value role."),
+    };
+}
 
 /// <summary>A compiled expression: one delegate, by kind.</summary>
 internal sealed class CompiledExpression
@@ -149,13 +164,34 @@ internal static class ExpressionCompiler
     private static ExpressionCompileResult CompileTogether(IReadOnlyCollection<ExpressionKey> keys)
     {
         var result = new ExpressionCompileResult();
-        if (keys.Count == 0)
+        var units = GroupByShape(keys, result);
+        if (units.Count == 0)
             return result;
+        var tree = WriteSource(units);
+        var compilation = Template.Value.AddSyntaxTrees(tree);
+        var model = compilation.GetSemanticModel(tree);
+        var root = tree.GetRoot();
 
-        // 1. Each expression must be exactly one C# expression (or one block of statements): this keeps code from
-        //    closing the generated method and declaring members of its own, and gives syntax errors exact positions.
-        //    Expressions that differ only in string literals (the same check with another thumbprint or subject in
-        //    each API) share one method: its literals become slots filled per expression (LiteralSlots).
+        // The rewrite uses the semantic model of the code as written.
+        var rewriter = new ExpressionRewriter(model);
+        var rewritten = rewriter.Visit(root)!;
+        FindForbiddenUses(model, root, rewriter, units);
+
+        using var peStream = new MemoryStream();
+        var good = Emit(compilation, tree, rewritten, rewriter, units, result, peStream);
+        if (good.Count > 0)
+            LoadDelegates(peStream, good, result);
+        return result;
+    }
+
+    /// <summary>
+    /// The methods to generate. Each expression must be exactly one C# expression (or one block of statements): this
+    /// keeps code from closing the generated method and declaring members of its own, and gives syntax errors exact
+    /// positions. Expressions that differ only in string literals (the same check with another thumbprint or subject
+    /// in each API) share one method: its literals become slots filled per expression (LiteralSlots).
+    /// </summary>
+    private static List<Unit> GroupByShape(IReadOnlyCollection<ExpressionKey> keys, ExpressionCompileResult result)
+    {
         var units = new List<Unit>();
         var byShape = new Dictionary<ExpressionKey, Unit>();
         foreach (var key in keys)
@@ -175,27 +211,25 @@ internal static class ExpressionCompiler
             }
             unit.Instances.Add(instance);
         }
-        if (units.Count == 0)
-            return result;
+        return units;
+    }
 
-        // 2. One source with one method per expression, remembering where each code starts.
+    /// <summary>One source with one method per unit, each unit remembering where its code starts.</summary>
+    private static SyntaxTree WriteSource(List<Unit> units)
+    {
         var source = new StringBuilder(Header);
         foreach (var unit in units)
             unit.Write(source);
         source.Append("}\n}\n");
-        var text = SourceText.From(source.ToString(), Encoding.UTF8);
-        var tree = CSharpSyntaxTree.ParseText(text, ParseOptions);
-        var contextName = "ApiGateway.PolicyExpressions." + Interlocked.Increment(ref s_assemblyCounter).ToString(CultureInfo.InvariantCulture);
-        var compilation = Template.Value.AddSyntaxTrees(tree);
-        var model = compilation.GetSemanticModel(tree);
-        var root = tree.GetRoot();
+        return CSharpSyntaxTree.ParseText(SourceText.From(source.ToString(), Encoding.UTF8), ParseOptions);
+    }
 
-        // 3. Rewrite with the semantic model of the code as written.
-        var rewriter = new ExpressionRewriter(model);
-        var rewritten = rewriter.Visit(root)!;
-
-        // 4. The forbidden uses and the rewriter's problems (the model has bound every method for the rewriter, so
-        //    these are lookups).
+    /// <summary>
+    /// The forbidden uses and the rewriter's problems, per unit (the model has bound every method for the rewriter,
+    /// so these are lookups).
+    /// </summary>
+    private static void FindForbiddenUses(SemanticModel model, SyntaxNode root, ExpressionRewriter rewriter, List<Unit> units)
+    {
         foreach (var unit in units)
         {
             foreach (var (position, message) in ForbiddenUseFinder.Find(model, root, unit.CodeSpan))
@@ -203,53 +237,62 @@ internal static class ExpressionCompiler
         }
         foreach (var (position, message) in rewriter.Problems)
             UnitAt(units, position)?.Add(position, message);
+    }
 
-        // 5. Emit the rewritten code. When nothing was found so far, first without asking for the compile errors of the
-        //    code as written: that is one binding of every method less, and the rewrites keep the expressions' own code,
-        //    so an expression with an error still fails to emit. Only then (or when something was found) are the
-        //    errors collected per expression, at their positions in the code as written, and the rest emitted.
-        using var peStream = new MemoryStream();
+    /// <summary>
+    /// Emits the rewritten code into <paramref name="peStream"/> and returns the units it holds. When nothing was found
+    /// so far, first without asking for the compile errors of the code as written: that is one binding of every
+    /// method less, and the rewrites keep the expressions' own code, so an expression with an error still fails to
+    /// emit. Only then (or when something was found) are the errors collected per expression, at their positions in
+    /// the code as written, and the rest emitted.
+    /// </summary>
+    private static List<Unit> Emit(CSharpCompilation compilation, SyntaxTree tree, SyntaxNode rewritten, ExpressionRewriter rewriter,
+        List<Unit> units, ExpressionCompileResult result, MemoryStream peStream)
+    {
         var rewrittenTree = tree.WithRootAndOptions(rewritten, ParseOptions);
-        var good = units;
-        var emittedAtOnce = units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream).Success;
-        if (!emittedAtOnce)
-        {
-            peStream.SetLength(0);
-            CollectCompileErrors(compilation, rewriter, units);
-            good = units.Where(u => u.Problems.Count == 0).ToList();
-            foreach (var bad in units.Where(u => u.Problems.Count > 0))
-            {
-                foreach (var instance in bad.Instances)
-                    result.Problems[instance.Key] = bad.Problems.Select(p => bad.Relative(instance, p.Position, p.Message)).ToList();
-            }
-            if (good.Count == 0)
-                return result;
+        if (units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream).Success)
+            return units;
 
-            // A failure here means the rewrite produced invalid code, which is reported against the expression. The
-            // broken methods are dropped so the rest can be emitted.
-            var keep = good.Select(u => u.MethodName).ToHashSet(StringComparer.Ordinal);
-            var emitted = units.Count == good.Count
-                ? compilation.ReplaceSyntaxTree(tree, rewrittenTree)
-                : compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(RemoveMethods((CompilationUnitSyntax)rewritten, keep), ParseOptions));
-            var emit = emitted.Emit(peStream);
-            if (!emit.Success)
-            {
-                var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
-                foreach (var unit in good)
-                {
-                    foreach (var instance in unit.Instances)
-                        result.Problems[instance.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
-                }
-                return result;
-            }
+        peStream.SetLength(0);
+        CollectCompileErrors(compilation, rewriter, units);
+        var good = units.Where(u => u.Problems.Count == 0).ToList();
+        foreach (var bad in units.Where(u => u.Problems.Count > 0))
+        {
+            foreach (var instance in bad.Instances)
+                result.Problems[instance.Key] = bad.Problems.Select(p => bad.Relative(instance, p.Position, p.Message)).ToList();
         }
+        if (good.Count == 0)
+            return good;
+
+        // A failure here means the rewrite produced invalid code, which is reported against the expression. The
+        // broken methods are dropped so the rest can be emitted.
+        var keep = good.SelectMany(u => u.Methods.All).ToHashSet(StringComparer.Ordinal);
+        var emitted = units.Count == good.Count
+            ? compilation.ReplaceSyntaxTree(tree, rewrittenTree)
+            : compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(RemoveMethods((CompilationUnitSyntax)rewritten, keep), ParseOptions));
+        var emit = emitted.Emit(peStream);
+        if (emit.Success)
+            return good;
+        var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
+        foreach (var unit in good)
+        {
+            foreach (var instance in unit.Instances)
+                result.Problems[instance.Key] = [new ExpressionProblem(0, 0, "the expression could not be compiled after the gateway's rewrites: " + message)];
+        }
+        return [];
+    }
+
+    /// <summary>Loads the emitted assembly into a collectible context of its own and makes one delegate per expression.</summary>
+    private static void LoadDelegates(MemoryStream peStream, List<Unit> good, ExpressionCompileResult result)
+    {
         peStream.Position = 0;
+        var contextName = "ApiGateway.PolicyExpressions." + Interlocked.Increment(ref s_assemblyCounter).ToString(CultureInfo.InvariantCulture);
         var context = new AssemblyLoadContext(contextName, isCollectible: true);
         var assembly = context.LoadFromStream(peStream);
         var type = assembly.GetType(ClassName, throwOnError: true)!;
         foreach (var unit in good)
         {
-            var method = type.GetMethod(unit.MethodName, BindingFlags.Public | BindingFlags.Static)!;
+            var method = type.GetMethod(unit.Methods.Entry, BindingFlags.Public | BindingFlags.Static)!;
             foreach (var instance in unit.Instances)
             {
                 var (key, values) = (instance.Key, instance.Values);
@@ -265,7 +308,6 @@ internal static class ExpressionCompiler
             }
         }
         Interlocked.Add(ref s_compiledCount, good.Sum(u => u.Instances.Count));
-        return result;
     }
 
     /// <summary>The compile errors of the code as written, per expression, less the ones the rewriter removes.</summary>
@@ -286,7 +328,7 @@ internal static class ExpressionCompiler
     private static CompilationUnitSyntax RemoveMethods(CompilationUnitSyntax root, HashSet<string> keep)
     {
         var remove = root.DescendantNodes().OfType<MethodDeclarationSyntax>()
-            .Where(m => !keep.Contains(m.Identifier.Text) && !(m.Identifier.Text.StartsWith('B') && keep.Contains("E" + m.Identifier.Text[1..])))
+            .Where(m => !keep.Contains(m.Identifier.Text))
             .ToList();
         return root.RemoveNodes(remove, SyntaxRemoveOptions.KeepNoTrivia)!;
     }
@@ -397,7 +439,7 @@ internal static class ExpressionCompiler
 
         /// <summary>How many literal slots the code has.</summary>
         public int SlotCount { get; init; }
-        public string MethodName { get; } = "E" + index.ToString(CultureInfo.InvariantCulture);
+        public UnitMethods Methods { get; } = UnitMethods.For(index);
         public TextSpan CodeSpan { get; private set; }
         public TextSpan MethodSpan { get; private set; }
         public List<(int Position, string Message)> Problems { get; } = [];
@@ -411,8 +453,8 @@ internal static class ExpressionCompiler
         public void Write(StringBuilder source)
         {
             var start = source.Length;
-            var index = MethodName[1..];
-            var block = "B" + index;
+            var entry = Methods.Entry;
+            var block = Methods.Body;
             const string Runtime = "global::ApiGateway.Host.Context.ExpressionRuntime";
             const string Context = "global::ApiGateway.Host.Context.PolicyContext";
             string before, after;
@@ -423,33 +465,33 @@ internal static class ExpressionCompiler
             switch (Key.Kind, Key.IsBlock)
             {
                 case (ExpressionKind.Condition, false):
-                    before = $"public static bool {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn (\n";
+                    before = $"public static bool {entry}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn (\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.Condition, true):
-                    before = $"public static bool {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
+                    before = $"public static bool {entry}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
                     after = "\n}\n";
                     break;
                 case (ExpressionKind.Text, false):
-                    before = $"public static string {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn {Runtime}.ToText(\n";
+                    before = $"public static string {entry}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn {Runtime}.ToText(\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.StatusCode, false):
-                    before = $"public static int {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn {Runtime}.ToStatusCode(\n";
+                    before = $"public static int {entry}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn {Runtime}.ToStatusCode(\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.Value, false):
-                    before = $"public static object {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn (object)(\n";
+                    before = $"public static object {entry}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\nreturn (object)(\n";
                     after = "\n);\n}\n";
                     break;
                 case (ExpressionKind.Value, true):
-                    before = $"public static object {MethodName}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
+                    before = $"public static object {entry}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
                     after = "\n}\n";
                     break;
                 default:
                     var convert = Key.Kind == ExpressionKind.Text ? "ToText" : "ToStatusCode";
                     var type = Key.Kind == ExpressionKind.Text ? "string" : "int";
-                    before = $"public static {type} {MethodName}({Slots}{Context} {GatewayParameter}) => {Runtime}.{convert}({block}({SlotsParameter}, {GatewayParameter}));\n"
+                    before = $"public static {type} {entry}({Slots}{Context} {GatewayParameter}) => {Runtime}.{convert}({block}({SlotsParameter}, {GatewayParameter}));\n"
                         + $"private static object {block}({Slots}{Context} {GatewayParameter})\n{{\nvar context = {GatewayParameter};{prelude}\n";
                     after = "\n}\n";
                     break;
@@ -471,4 +513,20 @@ internal static class ExpressionCompiler
             return new ExpressionProblem(line, column, message);
         }
     }
+}
+
+/// <summary>
+/// The names of the methods generated for one unit: <see cref="Entry"/>, which the delegate calls, and
+/// <see cref="Body"/>, the helper holding a <c>@{...}</c> block whose result the entry converts (text and status
+/// codes). A unit's methods are kept or dropped together.
+/// </summary>
+internal readonly record struct UnitMethods(string Entry, string Body)
+{
+    public static UnitMethods For(int index)
+    {
+        var number = index.ToString(CultureInfo.InvariantCulture);
+        return new UnitMethods("Expression" + number, "Block" + number);
+    }
+
+    public IEnumerable<string> All => [Entry, Body];
 }

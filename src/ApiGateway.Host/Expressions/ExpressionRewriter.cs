@@ -127,7 +127,10 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
             || node.ArgumentList.Arguments.Count != 1
             || node.ArgumentList.Arguments[0].Expression is not LambdaExpressionSyntax lambda
             || visited.ArgumentList.Arguments[0].Expression is not LambdaExpressionSyntax rewritten)
+        {
             return null;
+        }
+
         var parameter = lambda switch
         {
             SimpleLambdaExpressionSyntax simple => simple.Parameter,
@@ -170,7 +173,10 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
             || method.ContainingType is not { Name: "CertificateDictionary" } type
             || TypeAllowList.NamespaceOf(type) != "ApiGateway.Host.Context"
             || _model.GetDeclaredSymbol(lambda.Parameter) is not { } parameter)
+        {
             return null;
+        }
+
         while (body is ParenthesizedExpressionSyntax parenthesized)
             body = parenthesized.Expression;
         if (body is not BinaryExpressionSyntax binary || !binary.IsKind(SyntaxKind.EqualsExpression))
@@ -243,7 +249,10 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
             return "Verify";
         if (original.Name == "VerifyNoRevocation" && original.ContainingType?.Name == "CertificateExtensions"
             && TypeAllowList.NamespaceOf(original) == "ApiGateway.Host.Context")
+        {
             return "VerifyNoRevocation";
+        }
+
         return null;
     }
 

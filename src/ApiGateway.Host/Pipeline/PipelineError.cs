@@ -1,3 +1,4 @@
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
 
 namespace ApiGateway.Host.Pipeline;
@@ -5,7 +6,7 @@ namespace ApiGateway.Host.Pipeline;
 /// <summary>What sends a request to on-error, and the response the client gets when on-error does not answer itself.</summary>
 internal sealed class PipelineError
 {
-    public PipelineError(int statusCode, string code, string message, string source, string section, string? reasonPhrase = null, string? backend = null)
+    public PipelineError(int statusCode, string code, string message, string source, PolicySectionKind section, string? reasonPhrase = null, string? backend = null)
     {
         StatusCode = statusCode;
         Code = code;
@@ -27,15 +28,15 @@ internal sealed class PipelineError
     /// <summary>The element that failed.</summary>
     public string Source { get; }
 
-    /// <summary>inbound, backend, outbound or on-error.</summary>
-    public string Section { get; }
+    /// <summary>The section that was running.</summary>
+    public PolicySectionKind Section { get; }
 
     public string? ReasonPhrase { get; }
 
     /// <summary>The backend involved, for backend failures.</summary>
     public string? Backend { get; }
 
-    public PolicyLastError ToLastError() => new(Source, Code, Message, Section, null);
+    public PolicyLastError ToLastError() => new(Source, Code, Message, Section.XmlName(), null);
 }
 
 /// <summary>A policy that cannot do what it says at run time (e.g. an expression named a backend that does not exist).</summary>

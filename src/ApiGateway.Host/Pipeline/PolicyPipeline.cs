@@ -1,5 +1,7 @@
 using System.Text;
+using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
+using ApiGateway.Host.Pipeline.Steps;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -37,37 +39,37 @@ internal sealed class PolicyPipeline
     {
         // The usual request suspends once, here, in YARP's send: inbound runs synchronously and a lone forward-request
         // is not wrapped in the section and step runners' state machines.
-        var flow = _syncInbound ? Run(Inbound, context, "inbound") : await RunAsync(Inbound, context, "inbound").ConfigureAwait(false);
+        var flow = _syncInbound ? Run(Inbound, context, PolicySectionKind.Inbound) : await RunAsync(Inbound, context, PolicySectionKind.Inbound).ConfigureAwait(false);
         if (flow == Flow.Continue)
         {
             if (_loneForward is { } forward)
             {
-                context.CurrentStep = forward;
-                var forwarder = context.Snapshot.Services.Forwarder;
+                context.State.CurrentStep = forward;
+                var forwarder = context.State.Snapshot.Services.Forwarder;
                 try
                 {
                     var error = await forwarder.SendAsync(context, forward.Settings).ConfigureAwait(false);
                     flow = forwarder.Complete(context, error, forward.Settings, forward);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
+                catch (Exception ex) when (ex is not OperationCanceledException || !context.State.Http.RequestAborted.IsCancellationRequested)
                 {
-                    context.Error = Failure(context, ex, "backend");
+                    context.State.Error = Failure(context, ex, PolicySectionKind.Backend);
                     flow = Flow.Error;
                 }
             }
             else
             {
-                flow = await RunAsync(Backend, context, "backend").ConfigureAwait(false);
+                flow = await RunAsync(Backend, context, PolicySectionKind.Backend).ConfigureAwait(false);
             }
         }
-        if (flow == Flow.Continue && !context.Forwarded)
+        if (flow == Flow.Continue && !context.State.Forwarded)
             flow = RunOutbound(context);
         if (flow == Flow.Error)
         {
             await HandleErrorAsync(context).ConfigureAwait(false);
             return;
         }
-        if (flow == Flow.Return || !context.Forwarded || context.ResponseReplaced)
+        if (flow == Flow.Return || !context.State.Forwarded || context.State.ResponseReplaced)
             await WriteResponseAsync(context).ConfigureAwait(false);
     }
 
@@ -82,10 +84,10 @@ internal sealed class PolicyPipeline
         var flow = RunOutbound(context);
         if (flow == Flow.Error)
             return false;
-        if (flow == Flow.Return || context.ResponseReplaced)
+        if (flow == Flow.Return || context.State.ResponseReplaced)
         {
-            context.ResponseReplaced = true;
-            var headers = context.Http.Response.Headers;
+            context.State.ResponseReplaced = true;
+            var headers = context.State.Http.Response.Headers;
             headers.ContentLength = null;
             headers.Remove("Transfer-Encoding");
             return false;
@@ -103,13 +105,13 @@ internal sealed class PolicyPipeline
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            context.Error = Failure(context, ex, "outbound");
+            context.State.Error = Failure(context, ex, PolicySectionKind.Outbound);
             return Flow.Error;
         }
     }
 
     /// <summary>A section without waiting steps, as <see cref="RunAsync"/> runs it.</summary>
-    private static Flow Run(Step[] steps, PolicyContext context, string section)
+    private static Flow Run(Step[] steps, PolicyContext context, PolicySectionKind section)
     {
         if (steps.Length == 0)
             return Flow.Continue;
@@ -117,14 +119,14 @@ internal sealed class PolicyPipeline
         {
             return StepRunner.Run(steps, context);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.State.Http.RequestAborted.IsCancellationRequested)
         {
-            context.Error = Failure(context, ex, section);
+            context.State.Error = Failure(context, ex, section);
             return Flow.Error;
         }
     }
 
-    private static async ValueTask<Flow> RunAsync(Step[] steps, PolicyContext context, string section)
+    private static async ValueTask<Flow> RunAsync(Step[] steps, PolicyContext context, PolicySectionKind section)
     {
         if (steps.Length == 0)
             return Flow.Continue;
@@ -132,28 +134,28 @@ internal sealed class PolicyPipeline
         {
             return await StepRunner.RunAsync(steps, context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !context.Http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.State.Http.RequestAborted.IsCancellationRequested)
         {
-            context.Error = Failure(context, ex, section);
+            context.State.Error = Failure(context, ex, section);
             return Flow.Error;
         }
     }
 
     /// <summary>An exception of a step as a 500: the element and line in the log, a short sentence for the client.</summary>
-    private static PipelineError Failure(PolicyContext context, Exception ex, string section)
+    private static PipelineError Failure(PolicyContext context, Exception ex, PolicySectionKind section)
     {
-        var step = context.CurrentStep;
+        var step = context.State.CurrentStep;
         var where = step?.Where ?? "The policy";
         var reason = ex is PolicyRuntimeException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
-        Log.PolicyFailed(context.Snapshot.Services.Logger, where, context.ApiRoute.ApiId, reason);
+        Log.PolicyFailed(context.State.Snapshot.Services.Logger, where, context.State.ApiRoute.ApiId, reason);
         var code = ex is PolicyRuntimeException ? "PolicyRuntimeFailure" : "ExpressionValueEvaluationFailure";
         return new PipelineError(StatusCodes.Status500InternalServerError, code, $"{where} failed: {reason}", step?.ElementName ?? "policy", section);
     }
 
     private async Task HandleErrorAsync(PolicyContext context)
     {
-        var error = context.Error!;
-        var http = context.Http;
+        var error = context.State.Error!;
+        var http = context.State.Http;
         if (http.Response.HasStarted)
         {
             http.Abort();
@@ -163,17 +165,17 @@ internal sealed class PolicyPipeline
         http.Response.Headers.Clear();
         http.Response.StatusCode = error.StatusCode;
         http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = error.ReasonPhrase;
-        context.ResponseBody = null;
-        context.ResponseCustomized = false;
+        context.State.ResponseBody = null;
+        context.State.ResponseCustomized = false;
         var flow = Flow.Continue;
         if (OnError.Length > 0)
         {
-            context.Error = null;
-            flow = await RunAsync(OnError, context, "on-error").ConfigureAwait(false);
+            context.State.Error = null;
+            flow = await RunAsync(OnError, context, PolicySectionKind.OnError).ConfigureAwait(false);
             if (flow == Flow.Error)
-                error = context.Error ?? error;
+                error = context.State.Error ?? error;
         }
-        if (flow == Flow.Return || (flow == Flow.Continue && context.ResponseCustomized))
+        if (flow == Flow.Return || (flow == Flow.Continue && context.State.ResponseCustomized))
         {
             await WriteResponseAsync(context).ConfigureAwait(false);
             return;
@@ -183,14 +185,14 @@ internal sealed class PolicyPipeline
 
     private static async Task WriteResponseAsync(PolicyContext context)
     {
-        var response = context.Http.Response;
+        var response = context.State.Http.Response;
         if (response.HasStarted)
             return;
-        if (context.ResponseBody is { Length: > 0 } body)
+        if (context.State.ResponseBody is { Length: > 0 } body)
         {
             var bytes = Encoding.UTF8.GetBytes(body);
             response.ContentLength = bytes.Length;
-            await response.Body.WriteAsync(bytes, context.Http.RequestAborted).ConfigureAwait(false);
+            await response.Body.WriteAsync(bytes, context.State.Http.RequestAborted).ConfigureAwait(false);
         }
         else
         {

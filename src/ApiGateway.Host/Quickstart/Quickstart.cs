@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -28,29 +29,15 @@ namespace ApiGateway.Host.Quickstart;
 /// </summary>
 internal static class Quickstart
 {
-    private const string Policy = """
-        <policies>
-          <inbound>
-            <base />
-            <choose>
-              <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.VerifyNoRevocation())">
-                <return-response>
-                  <set-status code="403" reason="Invalid client certificate" />
-                </return-response>
-              </when>
-            </choose>
-          </inbound>
-          <backend>
-            <base />
-          </backend>
-          <outbound>
-            <base />
-          </outbound>
-          <on-error>
-            <base />
-          </on-error>
-        </policies>
-        """;
+    private static readonly string Policy = PolicyTemplates.Inheriting(inbound: """
+        <choose>
+          <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.VerifyNoRevocation())">
+            <return-response>
+              <set-status code="403" reason="Invalid client certificate" />
+            </return-response>
+          </when>
+        </choose>
+        """);
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -84,23 +71,7 @@ internal static class Quickstart
 
         await using var backend = await Backend.StartAsync(backendCertificate, gatewayToBackend.Thumbprint).ConfigureAwait(false);
 
-        var service = new GatewayService(configurationPath);
-        service.Open("quickstart");
-        service.AddCertificate("gateway-server", CertificateInput.FromCertificate(server));
-        service.AddCertificate("backend-client", CertificateInput.FromCertificate(gatewayToBackend));
-        using (var caPublic = X509CertificateLoader.LoadCertificate(ca.RawData))
-            service.AddCaCertificate("quickstart-ca", CertificateInput.FromCertificate(caPublic));
-        service.SetHostname(new HostnameDefinition { HostName = "localhost", Port = port, ListenAddress = "localhost", CertificateId = "gateway-server", NegotiateClientCertificate = true });
-        service.NewBackend(new BackendDefinition
-        {
-            BackendId = "quickstart-backend",
-            Url = backend.Url,
-            Title = "Quickstart backend (self-signed, requires the gateway's client certificate)",
-            SkipCertificateChainValidation = true,
-        });
-        service.NewApi(new ApiDefinition { ApiId = "hello", DisplayName = "Hello", Path = "hello", BackendId = "quickstart-backend" });
-        service.SetPolicy("hello", Policy);
-        service.SetGatewayCredential("hello", "backend-client", null);
+        WriteConfiguration(configurationPath, port, server, gatewayToBackend, ca, backend.Url);
 
         using var loggerFactory = Logging.Create(LogLevel.Warning, "simple");
         GatewayServer gateway;
@@ -115,26 +86,7 @@ internal static class Quickstart
         }
         await using (gateway.ConfigureAwait(false))
         {
-            var url = $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}/hello/";
-            Console.Out.WriteLine($"""
-                ApiGateway quickstart is running.
-
-                  Folder:   {folder}
-                            gateway.json (the configuration), gateway.store/ (its certificates, encrypted), ca.crt, client.crt, client.key
-                  Gateway:  {url}
-                            negotiates client certificates; the API's policy answers 403 unless one chains to the quickstart CA
-                  Backend:  {backend.Url}
-                            self-signed (the backend has -SkipCertificateChainValidation); it requires the gateway's client
-                            certificate 'backend-client' (Set-ApiGatewayCredential -ApiId hello -CertificateId backend-client)
-
-                With the client certificate (200, the backend answers):
-                  curl --cacert {Quote(caFile)} --cert {Quote(clientCertificateFile)} --key {Quote(clientKeyFile)} {url}
-
-                Without it (403 Invalid client certificate):
-                  curl --cacert {Quote(caFile)} -i {url}
-
-                The gateway reloads gateway.json on every change. Press Ctrl+C to stop.
-                """);
+            PrintRunning(folder, $"https://localhost:{port.ToString(CultureInfo.InvariantCulture)}/hello/", backend.Url, caFile, clientCertificateFile, clientKeyFile);
             Console.Out.Flush();
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; gateway.RequestShutdown("SIGTERM"); });
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; gateway.RequestShutdown("SIGINT"); });
@@ -142,6 +94,52 @@ internal static class Quickstart
             Console.Out.WriteLine("Stopping.");
         }
         return 0;
+    }
+
+    /// <summary>The quickstart's configuration, written through the operations the cmdlets use.</summary>
+    private static void WriteConfiguration(string configurationPath, int port, X509Certificate2 server, X509Certificate2 gatewayToBackend, X509Certificate2 ca, string backendUrl)
+    {
+        var service = new GatewayService(configurationPath);
+        service.Open("quickstart");
+        service.AddCertificate("gateway-server", CertificateInput.FromCertificate(server));
+        service.AddCertificate("backend-client", CertificateInput.FromCertificate(gatewayToBackend));
+        using (var caPublic = X509CertificateLoader.LoadCertificate(ca.RawData))
+            service.AddCaCertificate("quickstart-ca", CertificateInput.FromCertificate(caPublic));
+        service.SetHostname(new HostnameDefinition { HostName = "localhost", Port = port, ListenAddress = "localhost", CertificateId = "gateway-server", NegotiateClientCertificate = true });
+        service.NewBackend(new BackendDefinition
+        {
+            BackendId = "quickstart-backend",
+            Url = backendUrl,
+            Title = "Quickstart backend (self-signed, requires the gateway's client certificate)",
+            SkipCertificateChainValidation = true,
+        });
+        service.NewApi(new ApiDefinition { ApiId = "hello", DisplayName = "Hello", Path = "hello", BackendId = "quickstart-backend" });
+        service.SetPolicy("hello", Policy);
+        service.SetGatewayCredential("hello", "backend-client", null);
+    }
+
+    /// <summary>Where everything is and the two curl commands that show the gateway at work.</summary>
+    private static void PrintRunning(string folder, string url, string backendUrl, string caFile, string clientCertificateFile, string clientKeyFile)
+    {
+        Console.Out.WriteLine($"""
+            ApiGateway quickstart is running.
+
+              Folder:   {folder}
+                        gateway.json (the configuration), gateway.store/ (its certificates, encrypted), ca.crt, client.crt, client.key
+              Gateway:  {url}
+                        negotiates client certificates; the API's policy answers 403 unless one chains to the quickstart CA
+              Backend:  {backendUrl}
+                        self-signed (the backend has -SkipCertificateChainValidation); it requires the gateway's client
+                        certificate 'backend-client' (Set-ApiGatewayCredential -ApiId hello -CertificateId backend-client)
+
+            With the client certificate (200, the backend answers):
+              curl --cacert {Quote(caFile)} --cert {Quote(clientCertificateFile)} --key {Quote(clientKeyFile)} {url}
+
+            Without it (403 Invalid client certificate):
+              curl --cacert {Quote(caFile)} -i {url}
+
+            The gateway reloads gateway.json on every change. Press Ctrl+C to stop.
+            """);
     }
 
     private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? "\"" + path + "\"" : path;

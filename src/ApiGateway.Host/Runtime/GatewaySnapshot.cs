@@ -195,9 +195,7 @@ internal sealed class GatewaySnapshot
 
     /// <summary>The target of a base-url from set-backend-service: default TLS checks, no credentials; null for a bad URL.</summary>
     public BackendTarget? TargetForUrl(string url) =>
-        _urlTargets.GetOrAdd(url, static u => ConfigurationValidator.IsHttpUrl(u)
-            ? new BackendTarget(null, u, new BackendTls(), [], [], [], null)
-            : null);
+        _urlTargets.GetOrAdd(url, static u => ConfigurationValidator.IsHttpUrl(u) ? BackendTarget.ForUrl(u) : null);
 
     internal void Enter() => Interlocked.Increment(ref _active);
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using ApiGateway.Core.Configuration;
+using ApiGateway.Host.Metrics;
 using ApiGateway.Host.Pipeline;
 using ApiGateway.Host.Tls;
 using Microsoft.AspNetCore.Builder;
@@ -14,8 +16,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ApiGateway.Core.Configuration;
-using ApiGateway.Host.Metrics;
 
 namespace ApiGateway.Host.Runtime;
 

@@ -6,7 +6,6 @@ using ApiGateway.Core.Certificates;
 using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Policies;
 using ApiGateway.Host.Backends;
-using ApiGateway.Host.Context;
 using ApiGateway.Host.Expressions;
 using ApiGateway.Host.Pipeline;
 using ApiGateway.Host.Tls;
@@ -34,14 +33,13 @@ internal sealed class SnapshotBuildResult
 
 /// <summary>
 /// Builds a <see cref="GatewaySnapshot"/> from the configuration file: read → validate → load certificates, CA
-/// certificates and secrets → parse and compose policies → compile every expression → build routes, backend targets,
-/// invokers and listener TLS settings. Every stage runs even when an earlier one found problems, so one attempt
-/// reports all of them (with the API and line); any problem means no snapshot. Needs no server: testable in-process.
+/// certificates, listeners and backends → parse policies and compile every expression → build routes (steps by
+/// <see cref="StepFactory"/>), invokers and the snapshot. Every stage runs even when an earlier one found problems,
+/// so one attempt reports all of them (with the API and line); any problem means no snapshot. Needs no server:
+/// testable in-process.
 /// </summary>
 internal sealed class SnapshotBuilder
 {
-    private const string GlobalOwner = "the global policy";
-
     private readonly string _configurationPath;
     private readonly GatewayServices _services;
     private readonly ExpressionCache _expressions;
@@ -51,7 +49,6 @@ internal sealed class SnapshotBuilder
     private readonly Dictionary<string, string> _caThumbprints = new(Ids.Comparer);
     private readonly Dictionary<string, BackendTarget> _backends = new(Ids.Comparer);
     private readonly List<string> _watched = [];
-    private IReadOnlyDictionary<ExpressionKey, CompiledExpression> _compiled = new Dictionary<ExpressionKey, CompiledExpression>();
 
     private SnapshotBuilder(string configurationPath, GatewayServices services, ExpressionCache expressions)
     {
@@ -81,69 +78,73 @@ internal sealed class SnapshotBuilder
         var trust = LoadCaCertificates(configuration, store);
         var listeners = BuildListeners(configuration);
         BuildBackends(configuration, store);
+        var policies = ParsePolicies(configuration);
+        var expressions = CompileExpressions(policies);
 
-        var global = PolicyDocument.Parse(configuration.Policy, PolicyScope.Global).Document;
-        var apiDocuments = new Dictionary<string, PolicyDocument?>(Ids.Comparer);
-        foreach (var (id, api) in configuration.Apis)
-            apiDocuments[id] = PolicyDocument.Parse(api.Policy, PolicyScope.Api).Document;
-        var keys = CompileExpressions(global, apiDocuments, out var compiledNow);
-
-        if (_errors.Count > 0 || global is null)
-        {
-            return new SnapshotBuildResult
-            {
-                Errors = _errors.Distinct(StringComparer.Ordinal).ToList(),
-                Warnings = _warnings,
-                Revision = configuration.Revision,
-                CompiledNow = compiledNow,
-                WatchedFiles = _watched,
-            };
-        }
-
+        if (_errors.Count > 0 || policies.Global is null)
+            return Failed(configuration, expressions, _errors.Distinct(StringComparer.Ordinal).ToList());
         if (configuration.Service.Hostnames.Length == 0)
             _warnings.Add($"'{_configurationPath}' has no hostname, so the gateway listens nowhere. Add one with Set-GatewayHostname -HostName <name> -Port <port> -CertificateId <server certificate>.");
+
         var invokers = new SnapshotInvokers(_services.Invokers);
-        var routes = new List<ApiRoute>();
-        var globalNodes = new HashSet<PolicyNode>(global.Descendants(), ReferenceEqualityComparer.Instance);
-        foreach (var (id, api) in configuration.Apis)
-        {
-            var effective = EffectivePolicy.Compose(global, apiDocuments[id]);
-            var factory = new StepFactory(this, id, globalNodes);
-            var pipeline = new PolicyPipeline(
-                factory.Build(effective[PolicySectionKind.Inbound], PolicySectionKind.Inbound, inReturnResponse: false),
-                factory.Build(effective[PolicySectionKind.Backend], PolicySectionKind.Backend, inReturnResponse: false),
-                factory.Build(effective[PolicySectionKind.Outbound], PolicySectionKind.Outbound, inReturnResponse: false),
-                factory.Build(effective[PolicySectionKind.OnError], PolicySectionKind.OnError, inReturnResponse: false));
-            var target = api.BackendId is { } backendId && _backends.TryGetValue(backendId, out var backend)
-                ? backend
-                : api.ServiceUrl is { } url ? new BackendTarget(null, url, new BackendTls(), [], [], [], null) : null;
-            if (target is null)
-            {
-                _errors.Add($"API '{id}' has neither a backend nor a service URL. Give it one with Set-GatewayApi -ApiId {id} -BackendId <backend> (or -ServiceUrl <url>).");
-                continue;
-            }
-            if (!PolicyDocument.Walk(effective[PolicySectionKind.Backend]).OfType<ForwardRequestPolicy>().Any())
-                _warnings.Add($"API '{id}' never forwards requests: its composed <backend> section has no <forward-request />, so clients get the response its policies build (or an empty 200).");
-            routes.Add(new ApiRoute(id, api, pipeline, target));
-            foreach (var follow in PolicyDocument.Walk(effective[PolicySectionKind.Backend]).OfType<ForwardRequestPolicy>().Select(f => f.FollowRedirects).Distinct())
-                invokers.Prepare(target, factory.LiteralCredential(effective[PolicySectionKind.Inbound]), follow);
-        }
+        var routes = BuildRoutes(configuration, policies, expressions, invokers);
         if (_errors.Count > 0)
         {
             invokers.Release();
-            return new SnapshotBuildResult { Errors = _errors, Warnings = _warnings, Revision = configuration.Revision, CompiledNow = compiledNow, WatchedFiles = _watched };
+            return Failed(configuration, expressions, _errors);
         }
-
         var snapshot = new GatewaySnapshot(_configurationPath, configuration, _services, new RouteTable(routes), listeners, trust,
-            _certificates, _backends, invokers, keys, _watched);
+            _certificates, _backends, invokers, expressions.Keys, _watched);
         return new SnapshotBuildResult
         {
             Snapshot = snapshot,
             Warnings = _warnings,
             Revision = configuration.Revision,
-            CompiledNow = compiledNow,
+            CompiledNow = expressions.CompiledNow,
             WatchedFiles = _watched,
         };
+    }
+
+    private SnapshotBuildResult Failed(GatewayConfiguration configuration, CompiledPolicies expressions, IReadOnlyList<string> errors) => new()
+    {
+        Errors = errors,
+        Warnings = _warnings,
+        Revision = configuration.Revision,
+        CompiledNow = expressions.CompiledNow,
+        WatchedFiles = _watched,
+    };
+
+    // ------------------------------------------------------------------ routes
+
+    /// <summary>One route per API: its composed policy as steps, and where it forwards by default.</summary>
+    private List<ApiRoute> BuildRoutes(GatewayConfiguration configuration, ParsedPolicies policies, CompiledPolicies expressions, SnapshotInvokers invokers)
+    {
+        var global = policies.Global!;
+        var resources = new StepResources(_certificates, _backends, _caThumbprints);
+        var globalNodes = new HashSet<PolicyNode>(global.Descendants(), ReferenceEqualityComparer.Instance);
+        var routes = new List<ApiRoute>();
+        foreach (var (id, api) in configuration.Apis)
+        {
+            var effective = EffectivePolicy.Compose(global, policies.Apis[id]);
+            var owner = PolicyOwner.Api(id);
+            var factory = new StepFactory(resources, expressions.Compiled, node => globalNodes.Contains(node) ? PolicyOwner.Global : owner);
+            var pipeline = factory.BuildPipeline(effective);
+            var target = api.BackendId is { } backendId && _backends.TryGetValue(backendId, out var backend)
+                ? backend
+                : api.ServiceUrl is { } url ? BackendTarget.ForUrl(url) : null;
+            if (target is null)
+            {
+                _errors.Add($"API '{id}' has neither a backend nor a service URL. Give it one with Set-GatewayApi -ApiId {id} -BackendId <backend> (or -ServiceUrl <url>).");
+                continue;
+            }
+            var forwards = PolicyDocument.Walk(effective[PolicySectionKind.Backend]).OfType<ForwardRequestPolicy>().ToList();
+            if (forwards.Count == 0)
+                _warnings.Add($"API '{id}' never forwards requests: its composed <backend> section has no <forward-request />, so clients get the response its policies build (or an empty 200).");
+            routes.Add(new ApiRoute(id, api, pipeline, target));
+            foreach (var follow in forwards.Select(f => f.FollowRedirects).Distinct())
+                invokers.Prepare(target, factory.LiteralCredential(effective[PolicySectionKind.Inbound]), follow);
+        }
+        return routes;
     }
 
     // ------------------------------------------------------------------ certificates
@@ -266,8 +267,7 @@ internal sealed class SnapshotBuilder
                 }
                 foreach (var thumbprint in credentials.CertificateThumbprints)
                 {
-                    var normalized = CertificateMetadata.NormalizeThumbprint(thumbprint);
-                    if (_certificates.Values.FirstOrDefault(c => string.Equals(c.Thumbprint, normalized, StringComparison.OrdinalIgnoreCase)) is { } c)
+                    if (ServedCertificate.FindByThumbprint(_certificates.Values, thumbprint) is { } c)
                         certificates.Add(c);
                 }
                 headers.AddRange(credentials.Header.Select(p => new KeyValuePair<string, string[]>(p.Key, [.. p.Value])));
@@ -293,22 +293,35 @@ internal sealed class SnapshotBuilder
         }
     }
 
-    // ------------------------------------------------------------------ expressions
+    // ------------------------------------------------------------------ policies and expressions
 
-    private HashSet<ExpressionKey> CompileExpressions(PolicyDocument? global, Dictionary<string, PolicyDocument?> apis, out int compiledNow)
+    /// <summary>The parsed global policy and API policies (null where a policy has errors: the validator reported them).</summary>
+    private sealed record ParsedPolicies(PolicyDocument? Global, Dictionary<string, PolicyDocument?> Apis);
+
+    /// <summary>Every expression of the revision and its compiled delegate.</summary>
+    private sealed record CompiledPolicies(HashSet<ExpressionKey> Keys, IReadOnlyDictionary<ExpressionKey, CompiledExpression> Compiled, int CompiledNow);
+
+    private static ParsedPolicies ParsePolicies(GatewayConfiguration configuration)
     {
-        var occurrences = new List<(ExpressionKey Key, PolicyExpression Expression, string Owner)>();
-        if (global is not null)
-            Collect(global, GlobalOwner, occurrences);
-        foreach (var (id, document) in apis)
+        var apis = new Dictionary<string, PolicyDocument?>(Ids.Comparer);
+        foreach (var (id, api) in configuration.Apis)
+            apis[id] = PolicyDocument.Parse(api.Policy, PolicyScope.Api).Document;
+        return new ParsedPolicies(PolicyDocument.Parse(configuration.Policy, PolicyScope.Global).Document, apis);
+    }
+
+    /// <summary>Compiles the expressions no earlier revision compiled; each problem becomes an error at its policy line.</summary>
+    private CompiledPolicies CompileExpressions(ParsedPolicies policies)
+    {
+        var occurrences = new List<(ExpressionKey Key, PolicyExpression Expression, PolicyOwner Owner)>();
+        if (policies.Global is { } global)
+            Collect(global, PolicyOwner.Global, occurrences);
+        foreach (var (id, document) in policies.Apis)
         {
             if (document is not null)
-                Collect(document, $"API '{id}'", occurrences);
+                Collect(document, PolicyOwner.Api(id), occurrences);
         }
         var keys = occurrences.Select(o => o.Key).ToHashSet();
         var resolution = _expressions.Resolve(keys);
-        _compiled = resolution.Compiled;
-        compiledNow = resolution.CompiledNow;
         foreach (var (key, expression, owner) in occurrences)
         {
             if (!resolution.Problems.TryGetValue(key, out var problems))
@@ -317,185 +330,22 @@ internal sealed class SnapshotBuilder
             {
                 var line = expression.Line + problem.Line;
                 var column = problem.Line == 0 ? expression.Column + 2 + problem.Column : problem.Column + 1;
-                _errors.Add($"{OwnerSentence(owner)}, line {line.ToString(CultureInfo.InvariantCulture)}, column {column.ToString(CultureInfo.InvariantCulture)}: {problem.Message}.");
+                _errors.Add($"{owner.Describe()}, line {line.ToString(CultureInfo.InvariantCulture)}, column {column.ToString(CultureInfo.InvariantCulture)}: {problem.Message}.");
             }
         }
-        return keys;
+        return new CompiledPolicies(keys, resolution.Compiled, resolution.CompiledNow);
     }
 
-    private static void Collect(PolicyDocument document, string owner, List<(ExpressionKey, PolicyExpression, string)> into)
+    /// <summary>Every expression of <paramref name="document"/>, keyed by what its element's value must produce.</summary>
+    private static void Collect(PolicyDocument document, PolicyOwner owner, List<(ExpressionKey, PolicyExpression, PolicyOwner)> into)
     {
         foreach (var node in document.Descendants())
         {
-            foreach (var (value, kind) in ValuesOf(node))
+            foreach (var (value, role) in node.ValueUses)
             {
                 if (value?.Expression is { } expression)
-                    into.Add((KeyOf(expression, kind), expression, owner));
+                    into.Add((ExpressionKey.Of(expression, role), expression, owner));
             }
         }
-    }
-
-    internal static ExpressionKey KeyOf(PolicyExpression expression, ExpressionKind kind) => new(kind, expression.IsBlock, expression.Code);
-
-    /// <summary>The values of an element and what each must produce.</summary>
-    internal static IEnumerable<(PolicyValue? Value, ExpressionKind Kind)> ValuesOf(PolicyNode node)
-    {
-        switch (node)
-        {
-            case ChoosePolicy choose:
-                foreach (var when in choose.Whens)
-                    yield return (when.Condition, ExpressionKind.Condition);
-                break;
-            case SetStatusPolicy status:
-                yield return (status.Code, ExpressionKind.StatusCode);
-                yield return (status.Reason, ExpressionKind.Text);
-                break;
-            case SetHeaderPolicy header:
-                yield return (header.Name, ExpressionKind.Text);
-                foreach (var value in header.Values)
-                    yield return (value, ExpressionKind.Text);
-                break;
-            case SetBodyPolicy body:
-                yield return (body.Body, ExpressionKind.Text);
-                break;
-            case SetVariablePolicy variable:
-                yield return (variable.Value, ExpressionKind.Value);
-                break;
-            case AuthenticationCertificatePolicy credential:
-                yield return (credential.CertificateId, ExpressionKind.Text);
-                yield return (credential.Thumbprint, ExpressionKind.Text);
-                break;
-            case SetBackendServicePolicy backend:
-                yield return (backend.BackendId, ExpressionKind.Text);
-                yield return (backend.BaseUrl, ExpressionKind.Text);
-                break;
-        }
-    }
-
-    private static string OwnerSentence(string owner) => owner == GlobalOwner ? "The global policy" : "The policy of " + owner;
-
-    /// <summary>Turns composed policy elements into steps for one API.</summary>
-    private sealed class StepFactory(SnapshotBuilder builder, string apiId, HashSet<PolicyNode> globalNodes)
-    {
-        private string OwnerOf(PolicyNode node) => globalNodes.Contains(node) ? GlobalOwner : $"API '{apiId}'";
-
-        public Step[] Build(IReadOnlyList<PolicyNode> nodes, PolicySectionKind section, bool inReturnResponse)
-        {
-            var steps = new List<Step>(nodes.Count);
-            foreach (var node in nodes)
-            {
-                if (Build(node, section, inReturnResponse) is { } step)
-                    steps.Add(step);
-            }
-            return [.. steps];
-        }
-
-        /// <summary>The certificate of a literal top-level authentication-certificate of the inbound section (to prepare its invoker).</summary>
-        public ServedCertificate? LiteralCredential(IReadOnlyList<PolicyNode> inbound)
-        {
-            foreach (var node in inbound)
-            {
-                if (node is AuthenticationCertificatePolicy credential)
-                    return Credential(credential);
-            }
-            return null;
-        }
-
-        private ServedCertificate? Credential(AuthenticationCertificatePolicy credential)
-        {
-            if (credential.CertificateId?.Literal is { } id)
-                return builder._certificates.GetValueOrDefault(id);
-            if (credential.Thumbprint?.Literal is { } thumbprint)
-            {
-                var normalized = CertificateMetadata.NormalizeThumbprint(thumbprint);
-                return builder._certificates.Values.FirstOrDefault(c => string.Equals(c.Thumbprint, normalized, StringComparison.OrdinalIgnoreCase));
-            }
-            return null;
-        }
-
-        private Step? Build(PolicyNode node, PolicySectionKind section, bool inReturnResponse)
-        {
-            var owner = OwnerOf(node);
-            var target = inReturnResponse || section is PolicySectionKind.Outbound or PolicySectionKind.OnError ? StepTarget.Response : StepTarget.Request;
-            switch (node)
-            {
-                case ChoosePolicy choose:
-                {
-                    var conditions = new Func<PolicyContext, bool>?[choose.Whens.Count];
-                    var literals = new bool[choose.Whens.Count];
-                    var bodies = new Step[choose.Whens.Count][];
-                    for (var i = 0; i < choose.Whens.Count; i++)
-                    {
-                        var when = choose.Whens[i];
-                        if (when.Condition.Expression is { } expression)
-                            conditions[i] = Compiled(expression, ExpressionKind.Condition).Condition;
-                        else
-                            literals[i] = bool.Parse(when.Condition.Literal!);
-                        bodies[i] = Build(when.Body, section, inReturnResponse);
-                    }
-                    return new ChooseStep(choose, owner, conditions, literals, bodies, choose.Otherwise is null ? [] : Build(choose.Otherwise, section, inReturnResponse));
-                }
-                case ReturnResponsePolicy returnResponse:
-                    return new ReturnResponseStep(returnResponse, owner, Build(returnResponse.Body, section, inReturnResponse: true));
-                case SetStatusPolicy status:
-                {
-                    var literalCode = 0;
-                    Func<PolicyContext, int>? code = null;
-                    if (status.Code.Expression is { } expression)
-                        code = Compiled(expression, ExpressionKind.StatusCode).StatusCode;
-                    else
-                        literalCode = int.Parse(status.Code.Literal!, NumberStyles.None, CultureInfo.InvariantCulture);
-                    return new SetStatusStep(status, owner, literalCode, code, Text(status.Reason));
-                }
-                case SetHeaderPolicy header:
-                    return new SetHeaderStep(header, owner, target, Text(header.Name)!, header.ExistsAction, header.Values.Select(v => Text(v)!).ToArray());
-                case SetBodyPolicy body:
-                    return new SetBodyStep(body, owner, target, Text(body.Body)!);
-                case SetVariablePolicy variable:
-                    return new SetVariableStep(variable, owner, variable.Name, variable.Value.Literal,
-                        variable.Value.Expression is { } e ? Compiled(e, ExpressionKind.Value).Value : null);
-                case ValidateClientCertificatePolicy validate:
-                    return new ValidateClientCertificateStep(validate, owner, validate.Identities.Select(Identity).ToArray());
-                case AuthenticationCertificatePolicy credential:
-                    return new AuthenticationCertificateStep(credential, owner, Credential(credential), Text(credential.CertificateId), Text(credential.Thumbprint));
-                case SetBackendServicePolicy backend:
-                {
-                    BackendTarget? resolved = null;
-                    if (backend.BackendId?.Literal is { } id)
-                        resolved = builder._backends.GetValueOrDefault(id);
-                    else if (backend.BaseUrl?.Literal is { } url)
-                        resolved = new BackendTarget(null, url, new BackendTls(), [], [], [], null);
-                    return new SetBackendServiceStep(backend, owner, resolved, Text(backend.BackendId), Text(backend.BaseUrl));
-                }
-                case ForwardRequestPolicy forward:
-                    return new ForwardRequestStep(forward, owner, new ForwardSettings(TimeSpan.FromSeconds(forward.TimeoutSeconds), forward.FollowRedirects));
-                default:
-                    return null; // <base /> is gone after composition
-            }
-        }
-
-        private IdentityMatcher Identity(CertificateIdentity identity) => new()
-        {
-            Thumbprint = identity.Thumbprint is { } t ? CertificateMetadata.NormalizeThumbprint(t) : null,
-            SerialNumber = identity.SerialNumber,
-            CommonName = identity.CommonName,
-            Subject = identity.Subject,
-            DnsName = identity.DnsName,
-            IssuerSubject = identity.IssuerSubject,
-            IssuerThumbprint = identity.IssuerThumbprint is { } it ? CertificateMetadata.NormalizeThumbprint(it) : null,
-            CertificateThumbprint = identity.CertificateId is { } cid ? builder._certificates.GetValueOrDefault(cid)?.Thumbprint ?? "-" : null,
-            IssuerCertificateThumbprint = identity.IssuerCertificateId is { } iid
-                ? builder._certificates.GetValueOrDefault(iid)?.Thumbprint ?? builder._caThumbprints.GetValueOrDefault(iid) ?? "-"
-                : null,
-        };
-
-        private TextValue? Text(PolicyValue? value) => value switch
-        {
-            null => null,
-            { Expression: { } expression } => new TextValue(null, Compiled(expression, ExpressionKind.Text).Text),
-            _ => new TextValue(value.Literal, null),
-        };
-
-        private CompiledExpression Compiled(PolicyExpression expression, ExpressionKind kind) => builder._compiled[KeyOf(expression, kind)];
     }
 }

@@ -10,6 +10,9 @@ internal static class ParameterSets
     public const string ApiId = "ApiId";
     public const string HostName = "HostName";
 
+    /// <summary>Get-GatewayApi: by display name (Az's -Name) instead of id.</summary>
+    public const string DisplayName = "DisplayName";
+
     /// <summary>Where certificate content comes from (Add-/Set-GatewayCertificate).</summary>
     public const string PfxFile = "PfxFile";
     public const string PfxBytes = "PfxBytes";

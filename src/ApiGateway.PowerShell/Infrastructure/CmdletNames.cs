@@ -5,8 +5,8 @@ namespace ApiGateway.PowerShell.Infrastructure;
 
 /// <summary>
 /// Verb and noun of a cmdlet class, read from its <see cref="CmdletAttribute"/> as metadata (constructor
-/// arguments) rather than through the attribute's properties, so the same code works in pwsh and in unit tests
-/// that load the compile-time PowerShellStandard stub.
+/// arguments) rather than through the attribute's properties, so the same code works in pwsh and in the build tool
+/// (ApiGateway.ModuleTools), which loads the cmdlets against the compile-time PowerShellStandard reference.
 /// </summary>
 internal static class CmdletNames
 {

@@ -121,3 +121,19 @@ public sealed class LimitNameCompleter : IArgumentCompleter
             .Select(l => new CompletionResult(l.Name, l.Name, CompletionResultType.ParameterValue, $"{l.Name} (default {GatewayLimitDescriptor.Format(l.Default)} {l.Unit})"))
             .ToList();
 }
+
+/// <summary>Completes <c>-Format</c> of the policy cmdlets with the names Az's completer offers.</summary>
+public sealed class PolicyFormatCompleter : IArgumentCompleter
+{
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Complete(wordToComplete).Select(name => new CompletionResult(
+            name.Contains('/', StringComparison.Ordinal) ? "'" + name + "'" : name, name, CompletionResultType.ParameterValue, name));
+
+    /// <summary>The format names that start with what has been typed (quotes and case ignored).</summary>
+    internal static IEnumerable<string> Complete(string? wordToComplete)
+    {
+        var typed = (wordToComplete ?? string.Empty).Trim('\'', '"');
+        return Core.Policies.PolicyFormats.Names.Where(n => n.StartsWith(typed, StringComparison.OrdinalIgnoreCase));
+    }
+}

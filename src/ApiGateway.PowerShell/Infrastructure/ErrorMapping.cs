@@ -49,17 +49,9 @@ internal static class ErrorMapping
     public static MappedError Map(string verb, string noun, GatewayException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var subject = Subject(exception);
+        var subject = exception.Subject;
         var condition = Covers(NounSubject(noun), subject) ? exception.Condition : exception.ErrorId;
         return new MappedError(verb + noun + condition, Category(exception.Category), exception.Target ?? subject, IsTerminating(subject));
-    }
-
-    /// <summary>The part of the Core error id before its condition: <c>CertificateInUse</c> → <c>Certificate</c>.</summary>
-    public static string Subject(GatewayException exception)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        var id = exception.ErrorId;
-        return id.EndsWith(exception.Condition, StringComparison.Ordinal) ? id[..^exception.Condition.Length] : id;
     }
 
     /// <summary>What a cmdlet noun is about: <c>GatewayCertificate</c> → <c>Certificate</c>; <c>ApiGatewayCredential</c> stays.</summary>

@@ -19,7 +19,8 @@ namespace ApiGateway.PowerShell.Infrastructure;
 /// never <c>-WhatIf</c>).</item>
 /// </list>
 /// Cmdlets keep the mapping of their parameters to a Core call in an <c>internal</c> method that uses no
-/// PowerShell API, so unit tests call it with a real configuration (the stub assembly cannot run the pipeline).
+/// PowerShell API, so unit tests call it with a real configuration; the engine-level behaviour is tested in a real
+/// runspace (tests/ApiGateway.PowerShell.Tests/Runspace).
 /// </summary>
 public abstract class GatewayCmdlet : PSCmdlet
 {
@@ -113,16 +114,58 @@ public abstract class GatewayCmdlet : PSCmdlet
     /// (<see cref="ShouldProcessRemoval"/>), remove through Core, and with -PassThru write what was removed.
     /// </summary>
     internal void RemoveEach<T>(IEnumerable<(string Id, string? Path)> items, GatewayContext? context, string what, string action, bool force, bool passThru, Func<GatewayService, string, T> remove)
+        where T : class
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(remove);
+        RemoveEach(
+            items.Select(i => ((string?)i.Id, i.Path)), context, (id, service) => Target(what, id, service), action, force, passThru,
+            (service, id) => new OperationResult<T?>(remove(service, id!), []));
+    }
+
+    /// <summary>
+    /// The same loop for removals whose item may have no id (the global policy), whose Core result carries warnings,
+    /// and that may find nothing to remove (a null value: nothing is passed through).
+    /// </summary>
+    internal void RemoveEach<T>(IEnumerable<(string? Id, string? Path)> items, GatewayContext? context, Func<string?, GatewayService, string> target, string action, bool force, bool passThru, Func<GatewayService, string?, OperationResult<T?>> remove)
+        where T : class =>
+        ForEachItem(items, context, target, t => ShouldProcessRemoval(t, action, force), passThru, remove);
+
+    /// <summary>
+    /// The loop of the Set-* cmdlets that take an id or piped objects: for each item, ShouldProcess, change through
+    /// Core, and with -PassThru write the result.
+    /// </summary>
+    internal void ChangeEach<T>(IEnumerable<(string Id, string? Path)> items, GatewayContext? context, string what, string action, bool passThru, Func<GatewayService, string, T> change)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(change);
+        ForEachItem(
+            items.Select(i => ((string?)i.Id, i.Path)), context, (id, service) => Target(what, id, service), t => ShouldProcess(t, action), passThru,
+            (service, id) => new OperationResult<T?>(change(service, id!), []));
+    }
+
+    /// <summary>
+    /// The one per-item loop: each item's configuration (from -Context, or the piped object's), confirmation, the Core
+    /// operation (a failure is written and the loop goes on), its warnings, and with -PassThru its value.
+    /// </summary>
+    private void ForEachItem<T>(IEnumerable<(string? Id, string? Path)> items, GatewayContext? context, Func<string?, GatewayService, string> target, Func<string, bool> confirm, bool passThru, Func<GatewayService, string?, OperationResult<T?>> operation)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(operation);
         foreach (var (id, path) in items)
         {
             var service = ServiceFor(context, path);
-            if (!ShouldProcessRemoval(Target(what, id, service), action, force))
+            if (!confirm(target(id, service)))
                 continue;
-            if (TryInvoke(() => remove(service, id), out var removed) && passThru)
-                WriteObject(removed);
+            if (!TryInvoke(() => operation(service, id), out var result))
+                continue;
+            foreach (var warning in result.Warnings)
+                WriteWarning(warning);
+            if (passThru && result.Value is not null)
+                WriteObject(result.Value);
         }
     }
 
@@ -137,4 +180,8 @@ public abstract class GatewayCmdlet : PSCmdlet
     /// <summary>"certificate 'backend-2025' in /etc/gateway/gateway.json": the ShouldProcess target.</summary>
     internal static string Target(string what, string? id, GatewayService service) =>
         id is null ? $"new {what} in {service.ConfigurationPath}" : $"{what} '{id}' in {service.ConfigurationPath}";
+
+    /// <summary>"policy of API 'orders' in ..." or "global policy in ...": the ShouldProcess target of the policy cmdlets.</summary>
+    internal static string PolicyTarget(string? apiId, GatewayService service) =>
+        string.IsNullOrEmpty(apiId) ? $"global policy in {service.ConfigurationPath}" : $"policy of API '{apiId}' in {service.ConfigurationPath}";
 }

@@ -8,7 +8,7 @@ namespace ApiGateway.Core.Tests.Management;
 public sealed class ApiOperationsTests : ServiceTestBase
 {
     [Fact]
-    public void New_NormalizesThePath_AndStartsWithTheInheritingPolicy()
+    public void New_NormalizesThePath_AndHasNoPolicyOfItsOwn_SoItInheritsEverything()
     {
         var api = Service.NewApi(new ApiDefinition { ApiId = "orders", Path = "/orders/v1/", ServiceUrl = "https://orders.example.com/api", DisplayName = "Orders" });
 
@@ -16,9 +16,13 @@ public sealed class ApiOperationsTests : ServiceTestBase
         Assert.Equal("Orders", api.DisplayName);
         Assert.Equal("https://orders.example.com/api", api.ServiceUrl);
         Assert.Null(api.BackendId);
-        var policy = Service.GetPolicy("orders");
-        Assert.Equal(PolicyScope.Api, policy.Scope);
-        Assert.Contains("<base />", policy.Policy, StringComparison.Ordinal);
+        // As in APIM: a new API has no policy resource (Get returns nothing) and the gateway applies <base /> everywhere.
+        Assert.Null(Service.GetPolicy("orders"));
+        var entry = Service.Read().Apis["orders"];
+        Assert.Null(entry.OwnPolicy);
+        Assert.Equal(ApiGateway.Core.Configuration.PolicyTemplates.Api, entry.Policy);
+        using var file = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Service.ConfigurationPath));
+        Assert.False(file.RootElement.GetProperty("apis").GetProperty("orders").TryGetProperty("policy", out _));
     }
 
     [Fact]
@@ -78,6 +82,63 @@ public sealed class ApiOperationsTests : ServiceTestBase
     }
 
     [Fact]
+    public void Description_IsStored_ChangedByASet_AndClearedByAnEmptyOne()
+    {
+        var created = Service.NewApi(new ApiDefinition { ApiId = "a", Path = "a", ServiceUrl = "https://a.example.com/", Description = "Orders, v1" });
+        Assert.Equal("Orders, v1", created.Description);
+        Assert.Equal("Orders, v1", Service.Read().Apis["a"].Description);
+
+        Assert.Equal("Orders, v1", Service.SetApi("a", new ApiDefinition { Path = "a2" }).Description);
+        Assert.Equal("v2", Service.SetApi("a", new ApiDefinition { Description = "v2" }).Description);
+        Assert.Null(Service.SetApi("a", new ApiDefinition { Description = "" }).Description);
+        Assert.Null(Service.Read().Apis["a"].Description);
+    }
+
+    [Fact]
+    public void Output_HasAzsNameAndProtocols()
+    {
+        var api = Service.NewApi(new ApiDefinition { ApiId = "a", DisplayName = "Echo API", Path = "echo", ServiceUrl = "https://a.example.com/" });
+
+        Assert.Equal("Echo API", api.Name);
+        Assert.Equal([ApiProtocol.Https], api.Protocols);
+        Assert.Equal(api, Service.GetApis("a").Single());
+    }
+
+    [Fact]
+    public void Protocols_OnlyHttpsIsOffered()
+    {
+        Assert.Equal("a", Service.NewApi(new ApiDefinition { ApiId = "a", Path = "a", ServiceUrl = "https://a.example.com/", Protocols = [ApiProtocol.Https, ApiProtocol.Https] }).ApiId);
+        var before = ConfigurationBytes();
+
+        var mixed = Fails(() => Service.NewApi(new ApiDefinition { ApiId = "b", Path = "b", ServiceUrl = "https://b.example.com/", Protocols = [ApiProtocol.Http, ApiProtocol.Https] }));
+        var none = Fails(() => Service.SetApi("a", new ApiDefinition { Protocols = [] }));
+        var http = Fails(() => Service.SetApi("a", new ApiDefinition { Protocols = [ApiProtocol.Http] }));
+
+        Assert.Equal("ApiProtocolNotSupported", mixed.ErrorId);
+        Assert.Equal(GatewayErrorCategory.InvalidArgument, mixed.Category);
+        Assert.Equal("API 'b' cannot be offered over http, https: the gateway serves APIs over https only (it listens on HTTPS hostnames, for mutual TLS). Give -Protocols https, or leave -Protocols out.", mixed.Message);
+        Assert.Contains("over no protocol", none.Message, StringComparison.Ordinal);
+        Assert.Equal("ApiProtocolNotSupported", http.ErrorId);
+        Assert.Equal(before, ConfigurationBytes());
+    }
+
+    [Fact]
+    public void GetByDisplayName_MatchesWithoutRegardToCaseAndWithWildcards_AndFindingNoneIsNoError()
+    {
+        Service.NewApi(new ApiDefinition { ApiId = "b", DisplayName = "Orders [beta]", Path = "b", ServiceUrl = "https://b.example.com/" });
+        Service.NewApi(new ApiDefinition { ApiId = "a", DisplayName = "Orders", Path = "a", ServiceUrl = "https://a.example.com/" });
+        Service.NewApi(new ApiDefinition { ApiId = "c", DisplayName = "Billing", Path = "c", ServiceUrl = "https://c.example.com/" });
+
+        Assert.Equal(["a"], Service.GetApisByDisplayName("orders").Select(a => a.ApiId));
+        Assert.Equal(["a", "b"], Service.GetApisByDisplayName("Orders*").Select(a => a.ApiId));
+        Assert.Equal(["b"], Service.GetApisByDisplayName("Orders `[beta`]").Select(a => a.ApiId));
+        Assert.Empty(Service.GetApisByDisplayName("Nothing*"));
+        // Az's -Name is a filter (name eq '...'): a script tests the result for $null, so no match is not an error.
+        Assert.Empty(Service.GetApisByDisplayName("Orders v2"));
+        Assert.Equal("ApiNotFound", Fails(() => Service.GetApis("orders-v2")).ErrorId);
+    }
+
+    [Fact]
     public void Remove_RemovesTheApiAndItsPolicy()
     {
         Service.NewApi(new ApiDefinition { ApiId = "a", Path = "a", ServiceUrl = "https://a.example.com/" });
@@ -98,15 +159,15 @@ public sealed class ApiOperationsTests : ServiceTestBase
         Service.SetGatewayCredential("orders", "backend-2025", null);
         Assert.Equal(
             "<policies>\n  <inbound>\n    <base />\n    <authentication-certificate certificate-id=\"backend-2025\" />\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n  <outbound>\n    <base />\n  </outbound>\n  <on-error>\n    <base />\n  </on-error>\n</policies>",
-            Service.GetPolicy("orders").Policy);
+            Service.GetPolicy("orders")!.Policy);
 
         var replaced = Service.SetGatewayCredential("orders", "backend-2026", null);
         Assert.Equal("backend-2026", replaced.GatewayCredentialCertificateId);
-        Assert.Single(Service.GetPolicy("orders").Policy.Split('\n'), l => l.Contains("authentication-certificate", StringComparison.Ordinal));
+        Assert.Single(Service.GetPolicy("orders")!.Policy.Split('\n'), l => l.Contains("authentication-certificate", StringComparison.Ordinal));
 
         var removed = Service.SetGatewayCredential("orders", null, null);
         Assert.Null(removed.GatewayCredentialCertificateId);
-        Assert.Equal(ApiGateway.Core.Configuration.PolicyTemplates.Api, Service.GetPolicy("orders").Policy);
+        Assert.Equal(ApiGateway.Core.Configuration.PolicyTemplates.Api, Service.GetPolicy("orders")!.Policy);
     }
 
     [Fact]
@@ -141,14 +202,14 @@ public sealed class ApiOperationsTests : ServiceTestBase
         Service.SetPolicy("orders", handWritten);
 
         Service.SetGatewayCredential("orders", "backend-2025", null);
-        var edited = Service.GetPolicy("orders").Policy;
+        var edited = Service.GetPolicy("orders")!.Policy;
 
         var at = handWritten.IndexOf("\t\t<base />\n", StringComparison.Ordinal) + "\t\t<base />\n".Length;
         Assert.Equal(handWritten.Insert(at, "\t\t<authentication-certificate certificate-id=\"backend-2025\" />\n"), edited);
         Assert.Contains("NotAfter < DateTime.Now", edited, StringComparison.Ordinal);
 
         Service.SetGatewayCredential("orders", null, null);
-        Assert.Equal(handWritten, Service.GetPolicy("orders").Policy);
+        Assert.Equal(handWritten, Service.GetPolicy("orders")!.Policy);
     }
 
     [Fact]
@@ -163,8 +224,8 @@ public sealed class ApiOperationsTests : ServiceTestBase
         Service.SetGatewayCredential("a", "c", null);
         Service.SetGatewayCredential("b", "c", null);
 
-        Assert.Equal("<policies>\n  <inbound>\n    <base />\n    <authentication-certificate certificate-id=\"c\" />\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n</policies>", Service.GetPolicy("a").Policy);
-        Assert.Equal("<policies>\n  <inbound>\n    <authentication-certificate certificate-id=\"c\" />\n  </inbound>\n</policies>", Service.GetPolicy("b").Policy);
+        Assert.Equal("<policies>\n  <inbound>\n    <base />\n    <authentication-certificate certificate-id=\"c\" />\n  </inbound>\n  <backend>\n    <base />\n  </backend>\n</policies>", Service.GetPolicy("a")!.Policy);
+        Assert.Equal("<policies>\n  <inbound>\n    <authentication-certificate certificate-id=\"c\" />\n  </inbound>\n</policies>", Service.GetPolicy("b")!.Policy);
     }
 
     [Fact]
@@ -176,9 +237,9 @@ public sealed class ApiOperationsTests : ServiceTestBase
         Service.SetPolicy("orders", api.Replace("\n", "\r\n", StringComparison.Ordinal) + "\r\n");
         Service.SetPolicy(null, "<policies>\n  <inbound />\n  <backend>\n    <forward-request timeout=\"20\" />\n  </backend>\n</policies>");
 
-        Assert.Equal(api, Service.GetPolicy("orders").Policy);
-        Assert.Contains("timeout=\"20\"", Service.GetPolicy().Policy, StringComparison.Ordinal);
-        Assert.Null(Service.GetPolicy().ApiId);
+        Assert.Equal(api, Service.GetPolicy("orders")!.Policy);
+        Assert.Contains("timeout=\"20\"", Service.GetPolicy()!.Policy, StringComparison.Ordinal);
+        Assert.Null(Service.GetPolicy()!.ApiId);
     }
 
     [Fact]

@@ -119,6 +119,51 @@ public sealed class BackendOperationsTests : ServiceTestBase
     }
 
     [Fact]
+    public void Output_AlsoHasAzsShape_WithoutTheSecret()
+    {
+        using var byId = Upload("client");
+        using var byThumbprint = Upload("other", "CN=other");
+        Service.NewBackend(new BackendDefinition
+        {
+            BackendId = "b",
+            Url = "https://b.example.com/",
+            SkipCertificateChainValidation = true,
+            Credentials = new GatewayBackendCredential
+            {
+                CertificateIds = ["client"],
+                CertificateThumbprints = [byThumbprint.Thumbprint, byId.Thumbprint.ToLowerInvariant()],
+                AuthorizationHeaderScheme = "Basic",
+                AuthorizationHeaderParameter = Secrets.ToSecureString("opensesame"),
+            },
+        });
+
+        var backend = Service.GetBackends("b").Single();
+
+        // PsApiManagementBackendCredential: Certificate (thumbprints), Authorization.Scheme/.Parameter.
+        Assert.Equal([byId.Thumbprint, byThumbprint.Thumbprint], backend.Credentials!.Certificate);
+        Assert.Equal("Basic", backend.Credentials.Authorization!.Scheme);
+        Assert.Null(backend.Credentials.Authorization.Parameter);
+        Assert.True(backend.Credentials.Authorization.HasParameter);
+        Assert.Equal("Basic", backend.Credentials.Authorization.ToString());
+        // PsApiManagementBackend.Properties.
+        Assert.Equal(true, backend.Properties["skipCertificateChainValidation"]);
+        Assert.Equal(false, backend.Properties["SkipCertificateNameValidation"]);
+    }
+
+    [Fact]
+    public void Output_Certificate_FollowsARotationOfTheCertificateNamedById()
+    {
+        Upload("client");
+        Service.NewBackend(new BackendDefinition { BackendId = "b", Url = "https://b.example.com/", Credentials = new GatewayBackendCredential { CertificateIds = ["client"] } });
+        using var renewed = NewClient("CN=renewed");
+
+        Service.ReplaceCertificate("client", CertificateInput.FromCertificate(renewed));
+
+        Assert.Equal([renewed.Thumbprint], Service.GetBackends("b").Single().Credentials!.Certificate);
+        Assert.Null(Service.GetBackends("b").Single().Credentials!.Authorization);
+    }
+
+    [Fact]
     public void Credentials_ReadBackAndSetAgain_KeepTheStoredSecret()
     {
         Service.NewBackend(new BackendDefinition

@@ -37,7 +37,7 @@ public sealed class ScenarioTests : IDisposable
         service.NewApi(new ApiDefinition { ApiId = "orders", Path = "orders", BackendId = backend.BackendId });
         var api = service.SetGatewayCredential("orders", "backend-2025", null);
         Assert.Equal("backend-2025", api.GatewayCredentialCertificateId);
-        Assert.Contains("<authentication-certificate certificate-id=\"backend-2025\" />", service.GetPolicy("orders").Policy, StringComparison.Ordinal);
+        Assert.Contains("<authentication-certificate certificate-id=\"backend-2025\" />", service.GetPolicy("orders")!.Policy, StringComparison.Ordinal);
 
         var error = Assert.Throws<GatewayException>(() => service.RemoveCertificate("backend-2025"));
         Assert.Equal("CertificateInUse", error.ErrorId);

@@ -231,7 +231,7 @@ public sealed class ExpressionCompilerTests
         using var certificate = TestCertificates.Create("CN=client", ca, clientAuth: true);
         var tls = Handshake(ca, certificate);
         var context = NewContext(certificate);
-        context.Tls = tls;
+        context.State.Tls = tls;
 
         // The system store does not know the uploaded CA: the BCL's own Verify() says no.
         Assert.False(certificate.Verify());
@@ -248,7 +248,7 @@ public sealed class ExpressionCompilerTests
         using var other = TestCertificates.CreateCa("CN=Other CA");
         using var certificate = TestCertificates.Create("CN=client", other, clientAuth: true);
         var context = NewContext(certificate);
-        context.Tls = Handshake(uploaded, certificate);
+        context.State.Tls = Handshake(uploaded, certificate);
 
         Assert.False(Compiled("context.Request.Certificate.VerifyNoRevocation()").Condition!(context));
     }
@@ -259,7 +259,7 @@ public sealed class ExpressionCompilerTests
         using var ca = TestCertificates.CreateCa("CN=Uploaded CA");
         using var certificate = TestCertificates.Create("CN=client", ca, clientAuth: true);
         var context = NewContext(certificate);
-        context.Tls = Handshake(ca, certificate);
+        context.State.Tls = Handshake(ca, certificate);
 
         var compiled = Compiled("new[] { 1 }.Select(context => context + 1).Single() == 2 && context.Request.Certificate.VerifyNoRevocation()");
         Assert.True(compiled.Condition!(context));

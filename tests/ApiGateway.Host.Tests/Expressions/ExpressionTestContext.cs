@@ -33,8 +33,8 @@ internal static class ExpressionTestContext
         var context = new PolicyContext();
         context.Request.Attach(http.Request);
         context.Response.Attach(http.Response);
-        context.Http = http;
-        context.ClientCertificate = certificate;
+        context.State.Http = http;
+        context.State.ClientCertificate = certificate;
         return context;
     }
 }

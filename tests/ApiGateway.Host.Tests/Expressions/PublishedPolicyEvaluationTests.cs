@@ -4,6 +4,7 @@ using ApiGateway.Core.Policies;
 using ApiGateway.Core.Tests.Support;
 using ApiGateway.Host.Context;
 using ApiGateway.Host.Pipeline;
+using ApiGateway.Host.Pipeline.Steps;
 using ApiGateway.Host.Tls;
 using static ApiGateway.Host.Tests.Expressions.ExpressionTestContext;
 
@@ -71,12 +72,13 @@ public sealed class PublishedPolicyEvaluationTests
             chain.Build(certificate);
             tls.Validate(new object(), certificate, chain, SslPolicyErrors.None);
         }
-        var identities = Enumerable.Range(0, 9).Select(i => new IdentityMatcher { Thumbprint = new string((char)('A' + i), 40) })
-            .Append(new IdentityMatcher { Subject = "cn=partner,o=contoso", IssuerSubject = "CN=Partner CA,O=Contoso", DnsName = "partner.contoso.com" })
+        var identities = Enumerable.Range(0, 9).Select(i => new CertificateIdentity(1, 1) { Thumbprint = new string((char)('A' + i), 40) })
+            .Append(new CertificateIdentity(1, 1) { Subject = "cn=partner,o=contoso", IssuerSubject = "CN=Partner CA,O=Contoso", DnsName = "partner.contoso.com" })
+            .Select(identity => new IdentityMatcher(identity, certificate: null, issuerCertificate: null))
             .ToArray();
-        var step = new ValidateClientCertificateStep(new ValidateClientCertificatePolicy(1, 1) { ValidateRevocation = false }, "API 'a'", identities);
+        var step = new ValidateClientCertificateStep(new ValidateClientCertificatePolicy(1, 1) { ValidateRevocation = false }, PolicyOwner.Api("a"), identities);
         var context = NewContext(certificate);
-        context.Tls = tls;
+        context.State.Tls = tls;
 
         Assert.Equal(Flow.Continue, step.Execute(context));
         for (var i = 0; i < 100; i++)

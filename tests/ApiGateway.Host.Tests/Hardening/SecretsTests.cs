@@ -194,7 +194,7 @@ public sealed class SecretsTests(SecretScenario scenario) : IClassFixture<Secret
             needles.Add(($"the PKCS#8 key of {name}", pkcs8));
             needles.Add(($"the base64 PKCS#8 key of {name}", Encoding.ASCII.GetBytes(base64)));
             needles.Add(($"a PEM line of the key of {name}", Encoding.ASCII.GetBytes(base64.Substring(64, 64))));
-            byte[] secret = key is ECDsa ec ? ec.ExportParameters(true).D! : ((RSA)key).ExportParameters(true).D!;
+            var secret = key is ECDsa ec ? ec.ExportParameters(true).D! : ((RSA)key).ExportParameters(true).D!;
             needles.Add(($"the private value of {name}", secret));
         }
         return needles;

@@ -43,7 +43,7 @@ public sealed class GatewayProcessTests
             Assert.Equal(Path.ChangeExtension(gateway.ConfigurationPath, ".log"), started.LogPath);
             var status = GatewayProcess.GetStatus(gateway.ConfigurationPath);
             Assert.True(status.IsRunning);
-            Assert.Equal("Running", status.State);
+            Assert.Equal(GatewayState.Running, status.State);
             Assert.Equal(started.Pid, status.Pid);
             Assert.Equal(revision, status.Revision);
             Assert.Null(status.LastReloadError);

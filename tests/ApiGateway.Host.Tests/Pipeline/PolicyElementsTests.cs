@@ -1,3 +1,4 @@
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.Host.Tests.Support;
 
@@ -38,35 +39,21 @@ public sealed class PolicyElementsTests : IClassFixture<PolicyElementsTests.Fixt
                   <on-error />
                 </policies>
                 """);
-            g.AddApi("headers", "headers", backendId: "echo", policy: """
-                <policies>
-                  <inbound>
-                    <base />
-                    <set-variable name="who" value="@(context.Request.Headers.GetValueOrDefault("x-user", "anonymous"))" />
-                    <set-header name="x-api" exists-action="override"><value>@(context.Api.Id + "/" + context.Variables.GetValueOrDefault<string>("who"))</value></set-header>
-                    <set-header name="x-drop" exists-action="delete" />
-                    <set-header name="x-list" exists-action="append"><value>b</value></set-header>
-                  </inbound>
-                  <backend><base /></backend>
-                  <outbound>
-                    <base />
-                    <set-header name="x-backend-status" exists-action="override"><value>@(context.Response.StatusCode.ToString())</value></set-header>
-                  </outbound>
-                  <on-error><base /></on-error>
-                </policies>
-                """);
-            g.AddApi("rewrite", "rewrite", backendId: "echo", policy: """
-                <policies>
-                  <inbound><base /></inbound>
-                  <backend><base /></backend>
-                  <outbound>
-                    <base />
-                    <set-status code="299" reason="Rewritten" />
-                    <set-body>@("wrapped:" + context.Response.StatusCode)</set-body>
-                  </outbound>
-                  <on-error><base /></on-error>
-                </policies>
-                """);
+            g.AddApi("headers", "headers", backendId: "echo", policy: PolicyTemplates.Inheriting(
+                inbound: """
+                <set-variable name="who" value="@(context.Request.Headers.GetValueOrDefault("x-user", "anonymous"))" />
+                <set-header name="x-api" exists-action="override"><value>@(context.Api.Id + "/" + context.Variables.GetValueOrDefault<string>("who"))</value></set-header>
+                <set-header name="x-drop" exists-action="delete" />
+                <set-header name="x-list" exists-action="append"><value>b</value></set-header>
+                """,
+                outbound: """
+                <set-header name="x-backend-status" exists-action="override"><value>@(context.Response.StatusCode.ToString())</value></set-header>
+                """));
+            g.AddApi("rewrite", "rewrite", backendId: "echo", policy: PolicyTemplates.Inheriting(
+                outbound: """
+                <set-status code="299" reason="Rewritten" />
+                <set-body>@("wrapped:" + context.Response.StatusCode)</set-body>
+                """));
             g.AddApi("mock", "mock", backendId: "echo", policy: """
                 <policies>
                   <inbound>
@@ -78,35 +65,21 @@ public sealed class PolicyElementsTests : IClassFixture<PolicyElementsTests.Fixt
                   </inbound>
                 </policies>
                 """);
-            g.AddApi("switch", "switch", backendId: "echo", policy: """
-                <policies>
-                  <inbound>
-                    <base />
-                    <choose>
-                      <when condition="@(context.Request.Url.Query.GetValueOrDefault("to", "") == "other")">
-                        <set-backend-service backend-id="other" />
-                      </when>
-                      <when condition="@(context.Request.Url.Query.GetValueOrDefault("to", "") == "url")">
-                        <set-backend-service base-url="@(context.Request.Headers.GetValueOrDefault("x-target", ""))" />
-                      </when>
-                    </choose>
-                  </inbound>
-                  <backend><base /></backend>
-                  <outbound><base /></outbound>
-                  <on-error><base /></on-error>
-                </policies>
-                """);
-            g.AddApi("broken", "broken", backendId: "echo", policy: """
-                <policies>
-                  <inbound>
-                    <base />
-                    <set-header name="x-length" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("x-missing").Length.ToString())</value></set-header>
-                  </inbound>
-                  <backend><base /></backend>
-                  <outbound><base /></outbound>
-                  <on-error><base /></on-error>
-                </policies>
-                """);
+            g.AddApi("switch", "switch", backendId: "echo", policy: PolicyTemplates.Inheriting(
+                inbound: """
+                <choose>
+                  <when condition="@(context.Request.Url.Query.GetValueOrDefault("to", "") == "other")">
+                    <set-backend-service backend-id="other" />
+                  </when>
+                  <when condition="@(context.Request.Url.Query.GetValueOrDefault("to", "") == "url")">
+                    <set-backend-service base-url="@(context.Request.Headers.GetValueOrDefault("x-target", ""))" />
+                  </when>
+                </choose>
+                """));
+            g.AddApi("broken", "broken", backendId: "echo", policy: PolicyTemplates.Inheriting(
+                inbound: """
+                <set-header name="x-length" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("x-missing").Length.ToString())</value></set-header>
+                """));
             // forward-request with other steps in the backend section, and inside a choose there: the steps run in
             // order around the send (the section's general path, not the lone forward-request's).
             g.AddApi("conditional", "conditional", backendId: "echo", policy: """

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.Core.Tests.Support;
 using ApiGateway.Host.Tests.Support;
@@ -118,23 +119,7 @@ public sealed class PublishedPolicyTests : IClassFixture<PublishedPolicyTests.Fi
             await Backend.DisposeAsync();
         }
 
-        private static string Inbound(string body) => $"""
-            <policies>
-              <inbound>
-                <base />
-            {body}
-              </inbound>
-              <backend>
-                <base />
-              </backend>
-              <outbound>
-                <base />
-              </outbound>
-              <on-error>
-                <base />
-              </on-error>
-            </policies>
-            """;
+        private static string Inbound(string body) => PolicyTemplates.Inheriting(inbound: body);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.Core.Tests.Support;
 using ApiGateway.Host.Tests.Support;
@@ -74,23 +75,7 @@ public sealed class ValidateClientCertificateTests : IClassFixture<ValidateClien
             await Backend.DisposeAsync();
         }
 
-        private static string Policy(string inbound) => $"""
-            <policies>
-              <inbound>
-                <base />
-                {inbound}
-              </inbound>
-              <backend>
-                <base />
-              </backend>
-              <outbound>
-                <base />
-              </outbound>
-              <on-error>
-                <base />
-              </on-error>
-            </policies>
-            """;
+        private static string Policy(string inbound) => PolicyTemplates.Inheriting(inbound: inbound);
     }
 
     private async Task<RawResponse> Send(string api, X509Certificate2? certificate) => await _f.Gateway.SendAsync($"/{api}/x", certificate);

@@ -216,7 +216,7 @@ internal static class Attackers
             // The server closed the connection under us.
         }
         var closed = await Task.WhenAny(goAway.Task, Task.Delay(TimeSpan.FromSeconds(1))) == goAway.Task;
-        int? code = closed ? await goAway.Task : null;
+        var code = closed ? await goAway.Task : null;
         tcp.Close();
         await Task.WhenAny(reader, Task.Delay(TimeSpan.FromSeconds(2)));
         return new RapidResetResult(streams, closed, code, maxConcurrentStreams);

@@ -73,7 +73,7 @@ public sealed class ApiCommandTests : CommandTestBase
 
         var byId = new SetApiGatewayCredentialCommand { ApiId = "orders", CertificateId = "backend-2025" }.Set(Service);
         Assert.Equal("backend-2025", byId.GatewayCredentialCertificateId);
-        Assert.Contains("<authentication-certificate certificate-id=\"backend-2025\" />", Service.GetPolicy("orders").Policy, StringComparison.Ordinal);
+        Assert.Contains("<authentication-certificate certificate-id=\"backend-2025\" />", Service.GetPolicy("orders")!.Policy, StringComparison.Ordinal);
 
         var byThumbprint = new SetApiGatewayCredentialCommand { ApiId = "orders", CertificateThumbprint = certificate.Thumbprint.ToLowerInvariant() }.Set(Service);
         Assert.Equal(certificate.Thumbprint, byThumbprint.GatewayCredentialThumbprint);
@@ -82,7 +82,7 @@ public sealed class ApiCommandTests : CommandTestBase
         var none = new SetApiGatewayCredentialCommand { ApiId = "orders" }.Set(Service);
         Assert.Null(none.GatewayCredentialCertificateId);
         Assert.Null(none.GatewayCredentialThumbprint);
-        Assert.DoesNotContain("authentication-certificate", Service.GetPolicy("orders").Policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("authentication-certificate", Service.GetPolicy("orders")!.Policy, StringComparison.Ordinal);
     }
 
     [Fact]

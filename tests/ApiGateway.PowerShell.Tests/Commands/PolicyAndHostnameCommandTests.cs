@@ -30,7 +30,7 @@ public sealed class PolicyAndHostnameCommandTests : CommandTestBase
     [Fact]
     public void GetPolicy_WithoutApiId_IsTheGlobalPolicy()
     {
-        var policy = new GetGatewayPolicyCommand().Get(Service);
+        var policy = new GetGatewayPolicyCommand().Get(Service)!;
 
         Assert.Null(policy.ApiId);
         Assert.Equal(PolicyScope.Global, policy.Scope);
@@ -47,7 +47,7 @@ public sealed class PolicyAndHostnameCommandTests : CommandTestBase
         var fromFile = new SetGatewayPolicyCommand { ApiId = "orders", PolicyFilePath = "policy.xml" }.Set(Service, Resolve);
 
         Assert.Equal("orders", fromText.ApiId);
-        Assert.Contains("Invalid client certificate", new GetGatewayPolicyCommand { ApiId = "orders" }.Get(Service).Policy, StringComparison.Ordinal);
+        Assert.Contains("Invalid client certificate", new GetGatewayPolicyCommand { ApiId = "orders" }.Get(Service)!.Policy, StringComparison.Ordinal);
         Assert.Equal(fromText.Policy, fromFile.Policy);
     }
 
@@ -55,7 +55,8 @@ public sealed class PolicyAndHostnameCommandTests : CommandTestBase
     public void SetPolicy_InvalidDocument_ReportsEveryErrorAndKeepsThePreviousPolicy()
     {
         Service.NewApi(new ApiDefinition { ApiId = "orders", Path = "orders", ServiceUrl = "https://o.internal/" });
-        var before = Service.GetPolicy("orders").Policy;
+        Service.SetPolicy("orders", ClientCertificatePolicy);
+        var before = Service.GetPolicy("orders")!.Policy;
 
         var ex = Assert.Throws<GatewayException>(() => new SetGatewayPolicyCommand { ApiId = "orders", Policy = "<policies><inbound><no-such-policy /></inbound><bogus /></policies>" }.Set(Service, Resolve));
         var mapped = Failure<SetGatewayPolicyCommand>(() => new SetGatewayPolicyCommand { ApiId = "orders", Policy = "<policies><inbound>" }.Set(Service, Resolve));
@@ -63,7 +64,7 @@ public sealed class PolicyAndHostnameCommandTests : CommandTestBase
         Assert.True(ex.Details.Count >= 2, string.Join(Environment.NewLine, ex.Details));
         Assert.Equal("SetGatewayPolicyInvalid", mapped.ErrorId);
         Assert.Equal(ErrorCategory.InvalidData, mapped.Category);
-        Assert.Equal(before, Service.GetPolicy("orders").Policy);
+        Assert.Equal(before, Service.GetPolicy("orders")!.Policy);
     }
 
     [Fact]

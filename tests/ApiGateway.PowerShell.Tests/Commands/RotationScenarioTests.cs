@@ -29,7 +29,7 @@ public sealed class RotationScenarioTests : CommandTestBase
         new NewGatewayApiCommand { Context = context, ApiId = "orders", Path = "orders", BackendId = backend.BackendId }.Create(context.Service);
         new SetApiGatewayCredentialCommand { Context = context, ApiId = "orders", CertificateId = "backend-2025" }.Set(context.Service);
         // The check goes after the inbound <base /> (the first one of the API policy).
-        var policy = new System.Text.RegularExpressions.Regex("<base />").Replace(Service.GetPolicy("orders").Policy, """
+        var policy = new System.Text.RegularExpressions.Regex("<base />").Replace(Service.GetPolicy("orders")!.Policy, """
             <base />
                 <choose>
                   <when condition="@(context.Request.Certificate == null)">
@@ -54,7 +54,7 @@ public sealed class RotationScenarioTests : CommandTestBase
         Assert.Equal("backend-2026", moved.GatewayCredentialCertificateId);
         Assert.Equal(["backend-2026", "server"], new GetGatewayCertificateCommand().Get(context.Service, null).Select(c => c.CertificateId));
         Assert.NotEqual(oldCertificate.Thumbprint, newCertificate.Thumbprint);
-        var finalPolicy = Service.GetPolicy("orders").Policy;
+        var finalPolicy = Service.GetPolicy("orders")!.Policy;
         Assert.Contains("Invalid client certificate", finalPolicy, StringComparison.Ordinal);
         Assert.Contains("certificate-id=\"backend-2026\"", finalPolicy, StringComparison.Ordinal);
         Assert.Empty(ConfigurationValidator.Validate(Service.Read()));

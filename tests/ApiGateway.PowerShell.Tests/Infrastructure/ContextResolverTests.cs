@@ -1,6 +1,6 @@
 using ApiGateway.Core.Management;
-using ApiGateway.PowerShell.Infrastructure;
 using ApiGateway.Core.Tests.Support;
+using ApiGateway.PowerShell.Infrastructure;
 
 namespace ApiGateway.PowerShell.Tests.Infrastructure;
 

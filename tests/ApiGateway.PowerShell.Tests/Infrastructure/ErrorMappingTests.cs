@@ -33,7 +33,7 @@ public sealed class ErrorMappingTests
     [Fact]
     public void Map_FailureAboutTheCmdletsOwnNoun_IsVerbNounCondition()
     {
-        var ex = new GatewayException("CertificateInUse", "InUse", GatewayErrorCategory.InUse, "in use", "backend-2025");
+        var ex = new GatewayException("Certificate", "InUse", GatewayErrorCategory.InUse, "in use", "backend-2025");
 
         var mapped = ErrorMapping.Map("Remove", "GatewayCertificate", ex);
 
@@ -44,22 +44,22 @@ public sealed class ErrorMappingTests
     }
 
     [Theory]
-    [InlineData("Set", "ApiGatewayCredential", "CertificateNotFound", "NotFound", "SetApiGatewayCredentialCertificateNotFound")]
-    [InlineData("Set", "ApiGatewayCredential", "ApiNotFound", "NotFound", "SetApiGatewayCredentialNotFound")]
-    [InlineData("Set", "GatewayHostname", "CertificateNotFound", "NotFound", "SetGatewayHostnameCertificateNotFound")]
-    [InlineData("Set", "GatewayHostname", "HostnameInvalidPort", "InvalidPort", "SetGatewayHostnameInvalidPort")]
-    [InlineData("Set", "GatewayPolicy", "ApiNotFound", "NotFound", "SetGatewayPolicyApiNotFound")]
-    [InlineData("Set", "GatewayPolicy", "PolicyInvalid", "Invalid", "SetGatewayPolicyInvalid")]
-    [InlineData("New", "GatewayApi", "BackendNotFound", "NotFound", "NewGatewayApiBackendNotFound")]
-    [InlineData("New", "GatewayBackend", "BackendCertificateNotFound", "CertificateNotFound", "NewGatewayBackendCertificateNotFound")]
-    [InlineData("Add", "GatewayCaCertificate", "CertificateWrongPassword", "WrongPassword", "AddGatewayCaCertificateWrongPassword")]
-    [InlineData("Get", "GatewayCertificateReference", "CertificateNotFound", "NotFound", "GetGatewayCertificateReferenceNotFound")]
-    [InlineData("Add", "GatewayCertificate", "CertificateStoreDamaged", "Damaged", "AddGatewayCertificateCertificateStoreDamaged")]
-    [InlineData("New", "GatewayContext", "ConfigurationFolderNotFound", "FolderNotFound", "NewGatewayContextFolderNotFound")]
-    [InlineData("Get", "GatewayApi", "ConfigurationNotFound", "NotFound", "GetGatewayApiConfigurationNotFound")]
-    public void Map_FailureAboutSomethingElse_KeepsTheCoreSubjectSoIdsStayDistinct(string verb, string noun, string coreId, string condition, string expected)
+    [InlineData("Set", "ApiGatewayCredential", "Certificate", "NotFound", "SetApiGatewayCredentialCertificateNotFound")]
+    [InlineData("Set", "ApiGatewayCredential", "Api", "NotFound", "SetApiGatewayCredentialNotFound")]
+    [InlineData("Set", "GatewayHostname", "Certificate", "NotFound", "SetGatewayHostnameCertificateNotFound")]
+    [InlineData("Set", "GatewayHostname", "Hostname", "InvalidPort", "SetGatewayHostnameInvalidPort")]
+    [InlineData("Set", "GatewayPolicy", "Api", "NotFound", "SetGatewayPolicyApiNotFound")]
+    [InlineData("Set", "GatewayPolicy", "Policy", "Invalid", "SetGatewayPolicyInvalid")]
+    [InlineData("New", "GatewayApi", "Backend", "NotFound", "NewGatewayApiBackendNotFound")]
+    [InlineData("New", "GatewayBackend", "Backend", "CertificateNotFound", "NewGatewayBackendCertificateNotFound")]
+    [InlineData("Add", "GatewayCaCertificate", "Certificate", "WrongPassword", "AddGatewayCaCertificateWrongPassword")]
+    [InlineData("Get", "GatewayCertificateReference", "Certificate", "NotFound", "GetGatewayCertificateReferenceNotFound")]
+    [InlineData("Add", "GatewayCertificate", "CertificateStore", "Damaged", "AddGatewayCertificateCertificateStoreDamaged")]
+    [InlineData("New", "GatewayContext", "Configuration", "FolderNotFound", "NewGatewayContextFolderNotFound")]
+    [InlineData("Get", "GatewayApi", "Configuration", "NotFound", "GetGatewayApiConfigurationNotFound")]
+    public void Map_FailureAboutSomethingElse_KeepsTheCoreSubjectSoIdsStayDistinct(string verb, string noun, string subject, string condition, string expected)
     {
-        var ex = new GatewayException(coreId, condition, GatewayErrorCategory.NotFound, "message");
+        var ex = new GatewayException(subject, condition, GatewayErrorCategory.NotFound, "message");
 
         Assert.Equal(expected, ErrorMapping.Map(verb, noun, ex).ErrorId);
     }
@@ -67,8 +67,8 @@ public sealed class ErrorMappingTests
     [Fact]
     public void Map_UnusableConfiguration_IsTerminatingAndOtherFailuresAreNot()
     {
-        var config = new GatewayException("ConfigurationUnreadable", "Unreadable", GatewayErrorCategory.InvalidData, "bad json", "/x/gateway.json");
-        var item = new GatewayException("BackendNotFound", "NotFound", GatewayErrorCategory.NotFound, "no backend", "b");
+        var config = new GatewayException("Configuration", "Unreadable", GatewayErrorCategory.InvalidData, "bad json", "/x/gateway.json");
+        var item = new GatewayException("Backend", "NotFound", GatewayErrorCategory.NotFound, "no backend", "b");
 
         Assert.True(ErrorMapping.Map("Get", "GatewayBackend", config).Terminating);
         Assert.False(ErrorMapping.Map("Get", "GatewayBackend", item).Terminating);
@@ -77,7 +77,7 @@ public sealed class ErrorMappingTests
     [Fact]
     public void Map_WithoutTarget_UsesTheSubject()
     {
-        var ex = new GatewayException("ConfigurationLocked", "Locked", GatewayErrorCategory.Unavailable, "locked");
+        var ex = new GatewayException("Configuration", "Locked", GatewayErrorCategory.Unavailable, "locked");
 
         Assert.Equal("Configuration", ErrorMapping.Map("Set", "GatewayApi", ex).Target);
     }

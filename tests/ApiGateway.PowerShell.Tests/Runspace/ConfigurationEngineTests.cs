@@ -44,6 +44,8 @@ public sealed class ConfigurationEngineTests(ModuleFolderFixture module) : Engin
         "Set-ApiGatewayCredential -Context $context -ApiId orders -None",
         "Remove-GatewayApi -Context $context -ApiId orders -Force",
         "Set-GatewayPolicy -Context $context -ApiId orders -Policy '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'",
+        "Set-GatewayLimit -Context $context -KeepAliveTimeoutSeconds 60",
+        "Remove-GatewayPolicy -Context $context -ApiId orders -Force",
         "Start-Gateway -Context $context",
     ];
 

@@ -4,8 +4,8 @@ using ApiGateway.PowerShell.Infrastructure;
 
 namespace ApiGateway.PowerShell.Commands.Apis;
 
-/// <summary><c>Get-GatewayApi [-ApiId &lt;wildcards&gt;]</c>.</summary>
-[Cmdlet(VerbsCommon.Get, "GatewayApi")]
+/// <summary><c>Get-GatewayApi [-ApiId &lt;wildcards&gt;] | -DisplayName &lt;wildcards&gt;</c> (Az's <c>-Name</c>).</summary>
+[Cmdlet(VerbsCommon.Get, "GatewayApi", DefaultParameterSetName = ParameterSets.ApiId)]
 [OutputType(typeof(GatewayApi))]
 public sealed class GetGatewayApiCommand : GatewayCmdlet
 {
@@ -16,10 +16,20 @@ public sealed class GetGatewayApiCommand : GatewayCmdlet
     public GatewayContext Context { get; set; } = null!;
 
     /// <summary>Id of the APIs to get; wildcards allowed. Default: all.</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ParameterSetName = ParameterSets.ApiId, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ApiIdCompleter))]
     [SupportsWildcards]
     public string? ApiId { get; set; }
+
+    /// <summary>
+    /// Display name of the APIs to get (Az's <c>-Name</c>); wildcards allowed. Not bound from the pipeline: a piped
+    /// API is found by its id, and a display name such as 'Orders [beta]' would be read as a pattern.
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = ParameterSets.DisplayName)]
+    [Alias("Name")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string? DisplayName { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -29,5 +39,6 @@ public sealed class GetGatewayApiCommand : GatewayCmdlet
     }
 
     /// <summary>The Core operation with this cmdlet's inputs.</summary>
-    internal IReadOnlyList<GatewayApi> Get(GatewayService service) => service.GetApis(ApiId);
+    internal IReadOnlyList<GatewayApi> Get(GatewayService service) =>
+        DisplayName is not null ? service.GetApisByDisplayName(DisplayName) : service.GetApis(ApiId);
 }

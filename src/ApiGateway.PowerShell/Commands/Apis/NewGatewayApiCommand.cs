@@ -23,9 +23,14 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public string? ApiId { get; set; }
 
-    /// <summary>A name for people (default: the id).</summary>
+    /// <summary>A name for people (default: the id). <c>-Name</c> is Az's name for it.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     public string? DisplayName { get; set; }
+
+    /// <summary>Free text for people.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Description { get; set; }
 
     /// <summary>The URL suffix the API is reached under, e.g. 'orders' ('' is the root). Not a file path.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
@@ -43,6 +48,11 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public string? BackendId { get; set; }
 
+    /// <summary>Az's -Protocols: only https is offered (the default), anything else is refused.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public ApiProtocol[]? Protocols { get; set; }
+
     protected override void ProcessRecord()
     {
         var service = ServiceFor(Context);
@@ -57,8 +67,10 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
     {
         ApiId = ApiId,
         DisplayName = DisplayName,
+        Description = Description,
         Path = Path,
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
+        Protocols = Protocols,
     });
 }

@@ -30,10 +30,15 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     [ValidateNotNull]
     public GatewayApi[] InputObject { get; set; } = null!;
 
-    /// <summary>New display name.</summary>
+    /// <summary>New display name. <c>-Name</c> is Az's name for it.</summary>
     [Parameter]
+    [Alias("Name")]
     [ValidateNotNullOrEmpty]
     public string? DisplayName { get; set; }
+
+    /// <summary>New description ('' clears it).</summary>
+    [Parameter]
+    public string? Description { get; set; }
 
     /// <summary>New URL suffix ('' is the root).</summary>
     [Parameter]
@@ -51,31 +56,29 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public string? BackendId { get; set; }
 
+    /// <summary>Az's -Protocols: only https is offered, anything else is refused.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public ApiProtocol[]? Protocols { get; set; }
+
     /// <summary>Output the changed API.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(a => (Id: a.ApiId, Path: a.ConfigurationPath))
-            : [(ApiId, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcess(Target("API", id, service), "Change API"))
-                continue;
-            if (TryInvoke(() => Change(service, id), out var api) && PassThru)
-                WriteObject(api);
-        }
-    }
+    protected override void ProcessRecord() => ChangeEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(a => (a.ApiId, a.ConfigurationPath))
+            : [(ApiId, (string?)null)],
+        Context, "API", "Change API", PassThru, Change);
 
     /// <summary>The Core operation with this cmdlet's inputs.</summary>
     internal GatewayApi Change(GatewayService service, string apiId) => service.SetApi(apiId, new ApiDefinition
     {
         DisplayName = DisplayName,
+        Description = Description,
         Path = Path,
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
+        Protocols = Protocols,
     });
 }

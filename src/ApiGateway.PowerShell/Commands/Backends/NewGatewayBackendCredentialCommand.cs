@@ -63,6 +63,8 @@ public sealed class NewGatewayBackendCredentialCommand : GatewayCmdlet
         {
             CertificateIds = CertificateId ?? [],
             CertificateThumbprints = CertificateThumbprint ?? [],
+            // Az's .Certificate; ids can only be resolved to thumbprints once the credential is stored with a backend.
+            Certificate = CertificateThumbprint ?? [],
             Header = MultiValueMap.From(Header, unwrap, "header"),
             Query = MultiValueMap.From(Query, unwrap, "query parameter"),
             AuthorizationHeaderScheme = AuthorizationHeaderScheme,

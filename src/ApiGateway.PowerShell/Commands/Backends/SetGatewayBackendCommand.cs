@@ -68,20 +68,11 @@ public sealed class SetGatewayBackendCommand : GatewayCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var items = ParameterSetName == ParameterSets.InputObject
-            ? InputObject.Select(b => (Id: b.BackendId, Path: b.ConfigurationPath))
-            : [(BackendId, (string?)null)];
-        foreach (var (id, path) in items)
-        {
-            var service = ServiceFor(Context, path);
-            if (!ShouldProcess(Target("backend", id, service), "Change backend"))
-                continue;
-            if (TryInvoke(() => Change(service, id, RemoveCredential.IsPresent), out var backend) && PassThru)
-                WriteObject(backend);
-        }
-    }
+    protected override void ProcessRecord() => ChangeEach(
+        ParameterSetName == ParameterSets.InputObject
+            ? InputObject.Select(b => (b.BackendId, b.ConfigurationPath))
+            : [(BackendId, (string?)null)],
+        Context, "backend", "Change backend", PassThru, (service, id) => Change(service, id, RemoveCredential.IsPresent));
 
     /// <summary>The Core operation with this cmdlet's inputs.</summary>
     internal GatewayBackend Change(GatewayService service, string backendId, bool removeCredential)

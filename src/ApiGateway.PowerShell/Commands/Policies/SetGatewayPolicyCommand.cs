@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ApiGateway.Core.Management;
+using ApiGateway.Core.Policies;
 using ApiGateway.PowerShell.Infrastructure;
 
 namespace ApiGateway.PowerShell.Commands.Policies;
@@ -34,6 +35,14 @@ public sealed class SetGatewayPolicyCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public string? PolicyFilePath { get; set; }
 
+    /// <summary>
+    /// How the document is written: Xml, RawXml (an &amp; inside an expression is the C# character) or Az's media
+    /// types; default: either (raw operators and entities both read). Binds by property name from Get-GatewayPolicy -Format.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PolicyFormatCompleter))]
+    public string? Format { get; set; }
+
     /// <summary>Output the policy as stored.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -41,8 +50,7 @@ public sealed class SetGatewayPolicyCommand : GatewayCmdlet
     protected override void ProcessRecord()
     {
         var service = ServiceFor(Context);
-        var owner = string.IsNullOrEmpty(ApiId) ? "global policy" : $"policy of API '{ApiId}'";
-        if (!ShouldProcess($"{owner} in {service.ConfigurationPath}", "Replace policy"))
+        if (!ShouldProcess(PolicyTarget(ApiId, service), "Replace policy"))
             return;
         if (TryInvoke(() => Set(service, ResolvePath), out var policy) && PassThru)
             WriteObject(policy);
@@ -53,6 +61,6 @@ public sealed class SetGatewayPolicyCommand : GatewayCmdlet
     {
         ArgumentNullException.ThrowIfNull(resolvePath);
         var text = Policy ?? PolicySource.ReadFile(resolvePath(PolicyFilePath ?? throw new ArgumentException("Give the policy with -Policy or -PolicyFilePath.")));
-        return service.SetPolicy(string.IsNullOrEmpty(ApiId) ? null : ApiId, text);
+        return service.SetPolicy(string.IsNullOrEmpty(ApiId) ? null : ApiId, text, PolicyFormats.Parse(Format));
     }
 }
