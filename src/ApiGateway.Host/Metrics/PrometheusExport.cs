@@ -90,10 +90,12 @@ internal sealed class PrometheusExport : IDisposable
         switch (instrument)
         {
             case Counter<long> or Counter<int> or Counter<double>:
-                return new CounterBinding(_factory.CreateCounter(PrometheusName(instrument.Name, instrument.Unit, counter: true), help, labels), labels);
+                var counter = _factory.CreateCounter(PrometheusName(instrument.Name, instrument.Unit, counter: true), help, labels);
+                return new ChildBinding<Counter.Child>(values => counter.WithLabels(values), static (child, value) => child.Inc(value), labels);
             case Histogram<double> histogram:
                 var buckets = histogram.Advice?.HistogramBucketBoundaries?.ToArray() ?? GatewayMetrics.DurationBuckets;
-                return new HistogramBinding(_factory.CreateHistogram(PrometheusName(instrument.Name, instrument.Unit, counter: false), help, labels, new HistogramConfiguration { Buckets = buckets }), labels);
+                var prometheusHistogram = _factory.CreateHistogram(PrometheusName(instrument.Name, instrument.Unit, counter: false), help, labels, new HistogramConfiguration { Buckets = buckets });
+                return new ChildBinding<Histogram.Child>(values => prometheusHistogram.WithLabels(values), static (child, value) => child.Observe(value), labels);
             case ObservableGauge<long> or ObservableGauge<int> or ObservableGauge<double>:
                 var gauge = new GaugeBinding(_factory.CreateGauge(PrometheusName(instrument.Name, instrument.Unit, counter: false), help, labels), labels);
                 lock (_collectLock)
@@ -167,29 +169,18 @@ internal sealed class PrometheusExport : IDisposable
         public abstract void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags);
     }
 
-    private sealed class CounterBinding(Counter counter, string[] labels) : Binding(labels)
+    /// <summary>A counter or histogram: each label combination's child is looked up in a cache, created once.</summary>
+    private sealed class ChildBinding<TChild>(Func<string[], TChild> create, Action<TChild, double> record, string[] labels) : Binding(labels)
+        where TChild : class
     {
-        private readonly ConcurrentDictionary<LabelKey, Counter.Child> _children = new();
+        private readonly ConcurrentDictionary<LabelKey, TChild> _children = new();
 
         public override void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             var key = LabelKey.From(Labels, tags);
             if (!_children.TryGetValue(key, out var child))
-                child = _children.GetOrAdd(key, k => counter.WithLabels(k.Values(Labels.Length)));
-            child.Inc(value);
-        }
-    }
-
-    private sealed class HistogramBinding(Histogram histogram, string[] labels) : Binding(labels)
-    {
-        private readonly ConcurrentDictionary<LabelKey, Histogram.Child> _children = new();
-
-        public override void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            var key = LabelKey.From(Labels, tags);
-            if (!_children.TryGetValue(key, out var child))
-                child = _children.GetOrAdd(key, k => histogram.WithLabels(k.Values(Labels.Length)));
-            child.Observe(value);
+                child = _children.GetOrAdd(key, k => create(k.Values(Labels.Length)));
+            record(child, value);
         }
     }
 
