@@ -1,7 +1,8 @@
 # Source manifest of the ApiGateway module. The build (src/ApiGateway.PowerShell/build/Module.targets, run by
 # `dotnet publish src/ApiGateway.PowerShell`) copies it into out/ApiGateway/<version>/ with ModuleVersion set
 # from <VersionPrefix> in Directory.Build.props (the one place the version lives) and checks that
-# CmdletsToExport lists exactly the cmdlet classes of ApiGateway.dll. Import the built copy, not this file.
+# CmdletsToExport lists exactly the cmdlet classes of ApiGateway.dll, and fills ReleaseNotes from the version's
+# section of CHANGELOG.md. Import the built copy, not this file.
 @{
     RootModule           = 'ApiGateway.dll'
     ModuleVersion        = '0.0.0'
@@ -50,7 +51,11 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags = @('ApiManagement', 'APIM', 'Gateway', 'mTLS', 'ClientCertificate', 'Kestrel', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            Tags         = @('ApiManagement', 'APIM', 'Gateway', 'mTLS', 'ClientCertificate', 'Kestrel', 'PSEdition_Core', 'Linux', 'Windows', 'MacOS')
+            LicenseUri   = 'https://github.com/apigateway-contributors/ApiGateway/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/apigateway-contributors/ApiGateway'
+            # Filled by the build from CHANGELOG.md.
+            ReleaseNotes = ''
         }
     }
 }

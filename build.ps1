@@ -5,6 +5,8 @@
 .DESCRIPTION
     Build: `dotnet publish src/ApiGateway.PowerShell`, which assembles the importable module folder
            out/ApiGateway/<version>/ (module, manifest, format file, help, and the gateway host in host/).
+    Package: the module folder as a PowerShell module package, out/packages/ApiGateway.<version>.nupkg
+           (PSResourceGet's Compress-PSResource), which Publish-PSResource -NupkgPath puts into a repository.
     Test:  every xunit test (`dotnet test GatewayModule.sln`, results as JUnit XML), the PowerShell parser over every
            .ps1/.psm1/.psd1 of the repository (zero errors), then the whole Pester suite (tests/Pester, Pester from
            NuGet, imported by path) in a child pwsh against the built folder (a child process never locks the DLLs of
@@ -19,6 +21,9 @@
 .EXAMPLE
     ./build.ps1 -Task Build; Import-Module ./out/ApiGateway/0.1.0/ApiGateway.psd1
     Builds only, then imports the built module.
+.EXAMPLE
+    ./build.ps1 -Task Package
+    Builds the module folder and packs it: out/packages/ApiGateway.<version>.nupkg.
 .EXAMPLE
     ./build.ps1 -Task Pester
     Runs only the Pester suite against the module folder that is already built.
@@ -38,7 +43,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [ValidateSet('Build', 'Test', 'Pester', 'All', 'Bench', 'Mutation')]
+    [ValidateSet('Build', 'Package', 'Test', 'Pester', 'All', 'Bench', 'Mutation')]
     [string] $Task = 'All',
 
     # Mutation only: which code under test (tests/mutation/<name>.json lists its files).
@@ -128,12 +133,26 @@ if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
 [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot 'Directory.Build.props') -Raw
 $version = $props.SelectSingleNode('/Project/PropertyGroup/VersionPrefix').InnerText
 $manifest = Join-Path $PSScriptRoot "out/ApiGateway/$version/ApiGateway.psd1"
+$package = Join-Path $PSScriptRoot "out/packages/ApiGateway.$version.nupkg"
 $results = Join-Path $PSScriptRoot 'TestResults'
 
-if ($Task -in 'Build', 'All') {
+if ($Task -in 'Build', 'Package', 'All') {
     Invoke-Step 'dotnet publish (module folder)' { dotnet publish (Join-Path $PSScriptRoot 'src/ApiGateway.PowerShell') -c $Configuration --nologo }
     if (-not (Test-Path -LiteralPath $manifest)) { throw "The build did not produce $manifest." }
     Write-Host "Module: $manifest"
+}
+
+# The package the Pester suite installs from a local repository, so Test and Pester make it too.
+if ($Task -in 'Package', 'Test', 'Pester', 'All') {
+    if (-not (Test-Path -LiteralPath $manifest)) { throw "No built module at $manifest. Run ./build.ps1 -Task Build first." }
+    Write-Host '==> Compress-PSResource (module package)' -ForegroundColor Cyan
+    $null = New-Item -ItemType Directory -Path (Split-Path $package) -Force
+    Remove-Item -LiteralPath $package -ErrorAction SilentlyContinue
+    # PSResourceGet (shipped with pwsh 7.6) writes the nuspec from the manifest (description, author, licence and
+    # project URIs, tags, release notes) and packs the module folder at the package's root, host/ included.
+    Compress-PSResource -Path (Split-Path $manifest) -DestinationPath (Split-Path $package)
+    if (-not (Test-Path -LiteralPath $package)) { throw "Compress-PSResource did not produce $package." }
+    Write-Host "Package: $package"
 }
 
 if ($Task -in 'Test', 'All') {
@@ -172,13 +191,14 @@ exit 0
     $env:APIGATEWAY_PESTER_PATH = Join-Path $PSScriptRoot 'tests/Pester'
     $env:APIGATEWAY_PESTER_MODULE = $pesterManifest
     $env:APIGATEWAY_PESTER_RESULT = Join-Path $results 'pester.xml'
+    $env:APIGATEWAY_PACKAGE_PATH = $package
     $pwsh = @(Get-PwshCommandLine)
     $pwshArguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $pester)
     try {
         Invoke-Step "Pester (tests/Pester, $pesterManifest)" -ContinueOnFailure { & $pwsh[0] @pwshArguments }
     }
     finally {
-        Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH, Env:APIGATEWAY_PESTER_MODULE, Env:APIGATEWAY_PESTER_RESULT -ErrorAction SilentlyContinue
+        Remove-Item Env:APIGATEWAY_MODULE_PATH, Env:APIGATEWAY_PESTER_PATH, Env:APIGATEWAY_PESTER_MODULE, Env:APIGATEWAY_PESTER_RESULT, Env:APIGATEWAY_PACKAGE_PATH -ErrorAction SilentlyContinue
     }
     Write-Host "Test results: $results"
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using ApiGateway.Core;
 using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Hosting;
+using ApiGateway.Host.Metrics;
 using ApiGateway.Host.Pipeline;
 using ApiGateway.Host.Runtime;
 using ApiGateway.Host.Status;
@@ -32,6 +33,19 @@ internal sealed record GatewayServerOptions
 
     /// <summary>How long requests may run on after a shutdown or a removed listener.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a shutdown keeps serving with <c>/readyz</c> answering 503 before it stops accepting connections, so
+    /// load balancers and the Kubernetes endpoints controller stop sending traffic first (Traefik's
+    /// requestAcceptGraceTimeout, a preStop sleep).
+    /// </summary>
+    public TimeSpan ShutdownDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Binds every hostname's listener on this address (an IP or <c>*</c>) instead of the configured one, or null.</summary>
+    public string? ListenAddress { get; init; }
+
+    /// <summary>Where the health listener binds (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> only), or null for none.</summary>
+    public EndpointKey? HealthAddress { get; init; }
 
     /// <summary>How long an unused backend connection pool lives on after the last revision that used it drained.</summary>
     public TimeSpan? InvokerGrace { get; init; }
@@ -81,10 +95,13 @@ internal sealed class GatewayServer : IAsyncDisposable
     private readonly SemaphoreSlim _reloadLock = new(1, 1);
     private readonly TaskCompletionSource<string> _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    private readonly PrometheusExport _export;
     private ConfigurationWatcher? _watcher;
     private StatusServer? _status;
+    private StatusServer? _health;
     private string? _token;
     private volatile bool _stopping;
+    private bool _serving;
     private int _stopped;
 
     private GatewayServer(GatewayServerOptions options, ServiceProvider provider, GatewayRuntime runtime)
@@ -93,7 +110,9 @@ internal sealed class GatewayServer : IAsyncDisposable
         _provider = provider;
         Runtime = runtime;
         _logger = options.LoggerFactory.CreateLogger("ApiGateway");
-        _listeners = new ListenerManager(runtime, new GatewayRequestHandler(runtime), options.LoggerFactory);
+        _listeners = new ListenerManager(runtime, new GatewayRequestHandler(runtime), options.LoggerFactory, options.ListenAddress);
+        runtime.Services.Metrics.Observe(new MetricsSource(() => Runtime.Current, () => Runtime.LastReloadError is not null, () => GetReadiness().Ready));
+        _export = new PrometheusExport(runtime.Services.Metrics);
     }
 
     public GatewayRuntime Runtime { get; }
@@ -110,6 +129,12 @@ internal sealed class GatewayServer : IAsyncDisposable
 
     /// <summary>Base URL of the status endpoint, or null without one.</summary>
     public string? StatusUrl => _status?.Url;
+
+    /// <summary>Base URL of the health listener, or null without one.</summary>
+    public string? HealthUrl => _health?.Url;
+
+    /// <summary>The Prometheus export of this gateway's metrics.</summary>
+    public PrometheusExport Metrics => _export;
 
     /// <summary>Completes with the reason when a shutdown is requested (status endpoint, signal).</summary>
     public Task<string> ShutdownRequested => _shutdown.Task;
@@ -165,15 +190,30 @@ internal sealed class GatewayServer : IAsyncDisposable
         Runtime.Activate(snapshot);
         LogLoaded(snapshot, result.CompiledNow);
 
+        if (_options.HealthAddress is { } healthAddress)
+        {
+            try
+            {
+                _health = await StatusServer.StartAsync(healthAddress, new ManagementEndpoints { Ready = GetReadiness, Metrics = _export }, _options.LoggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+            {
+                throw new GatewayStartException("The gateway cannot start: it cannot listen on its health address.",
+                    [$"The health listener cannot listen on {healthAddress}: {ex.Message} Choose another --health-address, or stop what uses it."], 3);
+            }
+            Log.HealthEndpoint(_logger, _health.Url);
+        }
         if (_options.StatusPort is { } statusPort)
         {
             _token = GatewayStateFile.NewToken();
-            _status = await StatusServer.StartAsync(statusPort, GetStatus, _token, RequestShutdown, _options.LoggerFactory, cancellationToken).ConfigureAwait(false);
+            var endpoints = new ManagementEndpoints { Ready = GetReadiness, Metrics = _export, Status = GetStatus, Shutdown = (_token, RequestShutdown) };
+            _status = await StatusServer.StartAsync(statusPort, endpoints, _options.LoggerFactory, cancellationToken).ConfigureAwait(false);
             if (_options.WriteStateFile)
                 WriteStateFile();
             Log.StatusEndpoint(_logger, _status.Url, _options.WriteStateFile ? GatewayStateFile.PathFor(path) : "none");
         }
         _watcher.Start(files.SequenceEqual(result.WatchedFiles) ? baseline : [], result.WatchedFiles);
+        _serving = true;
     }
 
     /// <summary>Builds and activates the configuration as it is now; refused changes are recorded and logged once.</summary>
@@ -206,6 +246,7 @@ internal sealed class GatewayServer : IAsyncDisposable
             _listeners.ApplyLimits(snapshot);
             Runtime.Activate(snapshot);
             Runtime.LastReloadError = null;
+            Runtime.Services.Metrics.RecordReload(loaded: true);
             if (recovered)
                 Log.ReloadRecovered(_logger, Runtime.ConfigurationPath, snapshot.Revision);
             LogLoaded(snapshot, result.CompiledNow);
@@ -227,13 +268,44 @@ internal sealed class GatewayServer : IAsyncDisposable
         var previous = Runtime.LastReloadError;
         Runtime.LastReloadError = new GatewayReloadError { At = DateTimeOffset.UtcNow, Revision = revision, Errors = errors };
         if (previous is not null && previous.Revision == revision && previous.Errors.SequenceEqual(errors))
-            return;
+            return; // the same change tried again: refused (and counted) once
+        Runtime.Services.Metrics.RecordReload(loaded: false);
         Log.ReloadRefused(_logger, Runtime.ConfigurationPath, revision?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unreadable",
             Runtime.Current?.Revision ?? 0, errors.Count, Bullets(errors));
     }
 
     /// <summary>Checks the files now (tests; the watcher does this by itself).</summary>
     public void PokeWatcher() => _watcher?.Poke();
+
+    /// <summary>
+    /// Reloads the configuration now, changed or not (SIGHUP, nginx's convention), through the watcher's own reload:
+    /// a refused change keeps the last good revision serving and is logged and shown by /status, as any other.
+    /// </summary>
+    public void RequestReload(string source)
+    {
+        if (_stopping || _watcher is null)
+            return;
+        Log.ReloadRequested(_logger, source, Runtime.ConfigurationPath);
+        _watcher.ReloadNow();
+    }
+
+    /// <summary>
+    /// What /readyz answers: ready once a revision serves and every one of its listeners is bound; not ready while
+    /// a shutdown drains (so load balancers stop sending before the sockets close).
+    /// </summary>
+    public Readiness GetReadiness()
+    {
+        if (_stopping)
+            return new Readiness(false, "draining: the gateway is shutting down");
+        if (Runtime.Current is not { } snapshot)
+            return new Readiness(false, "not ready: no configuration is loaded yet");
+        foreach (var group in snapshot.Listeners)
+        {
+            if (!_listeners.IsBound(group.Key))
+                return new Readiness(false, $"not ready: the listener {group.Key} of revision {snapshot.Revision} is not bound");
+        }
+        return new Readiness(true, $"ready: revision {snapshot.Revision}, {snapshot.Listeners.Count} listener(s) bound");
+    }
 
     /// <summary>What the status endpoint answers.</summary>
     public GatewayStatusDocument GetStatus()
@@ -258,12 +330,21 @@ internal sealed class GatewayServer : IAsyncDisposable
     /// <summary>Asks the gateway to stop (idempotent); <see cref="ShutdownRequested"/> completes.</summary>
     public void RequestShutdown(string source) => _shutdown.TrySetResult(source);
 
-    /// <summary>Stops watching, drains and stops the listeners, removes the state file.</summary>
+    /// <summary>
+    /// Stops gracefully: /readyz answers 503 at once, the listeners keep serving for <see cref="GatewayServerOptions.ShutdownDelay"/>,
+    /// then stop accepting connections (new ones are refused) while requests in flight finish, for up to
+    /// <see cref="DrainTimeout"/>; then the state file is removed and the management listeners close.
+    /// </summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1)
             return;
         _stopping = true;
+        if (_options.ShutdownDelay > TimeSpan.Zero && _serving)
+        {
+            Log.ShutdownDelayStarted(_logger, _options.ShutdownDelay.TotalSeconds);
+            await Task.Delay(_options.ShutdownDelay).ConfigureAwait(false);
+        }
         if (_watcher is not null)
             await _watcher.DisposeAsync().ConfigureAwait(false);
         await _reloadLock.WaitAsync().ConfigureAwait(false);
@@ -279,6 +360,9 @@ internal sealed class GatewayServer : IAsyncDisposable
             GatewayStateFile.Delete(Runtime.ConfigurationPath, Environment.ProcessId);
         if (_status is not null)
             await _status.DisposeAsync().ConfigureAwait(false);
+        if (_health is not null)
+            await _health.DisposeAsync().ConfigureAwait(false);
+        _export.Dispose();
         Runtime.Services.Dispose();
         await _provider.DisposeAsync().ConfigureAwait(false);
         if (Runtime.Current is not null)

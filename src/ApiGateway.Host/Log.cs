@@ -77,6 +77,15 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Warning, "{Message}", EventName = "TlsOfferWarning")]
     public static partial void TlsOfferWarning(ILogger logger, string message);
 
+    [LoggerMessage(26, LogLevel.Information, "Reload requested ({Source}); reading '{ConfigurationPath}' again.", EventName = "ReloadRequested")]
+    public static partial void ReloadRequested(ILogger logger, string source, string configurationPath);
+
+    [LoggerMessage(27, LogLevel.Information, "Health endpoint on {Url} (/healthz, /readyz, /metrics).", EventName = "HealthEndpoint")]
+    public static partial void HealthEndpoint(ILogger logger, string url);
+
+    [LoggerMessage(28, LogLevel.Information, "Draining: /readyz answers 503; still accepting connections for {DelaySeconds} s before they are refused.", EventName = "ShutdownDelay")]
+    public static partial void ShutdownDelayStarted(ILogger logger, double delaySeconds);
+
     [LoggerMessage(25, LogLevel.Information, "Backend {Backend}: {Authority} answers again, after {FailedRequests} failed request(s).", EventName = "BackendRecovered")]
     public static partial void BackendRecovered(ILogger logger, string backend, string authority, int failedRequests);
 }

@@ -23,12 +23,20 @@ namespace ApiGateway.Host
 
             Options of run:
               --status-port <n>      status endpoint port on 127.0.0.1 (default: an ephemeral port; 'none' for none)
+              --health-address <address:port>
+                                     also serve /healthz, /readyz and /metrics (never /status or /shutdown) there,
+                                     e.g. 0.0.0.0:8080, [::]:8080, *:8080 (for a kubelet or a load balancer)
+              --listen-address <ip>  bind every hostname's port on this address (or *) instead of the configured
+                                     one: several instances of one configuration on one host
+              --drain-timeout <s>    how long a stop lets requests in flight finish (default 30)
+              --shutdown-delay <s>   how long a stop keeps accepting connections with /readyz at 503 first (default 0)
               --no-state-file        do not write <config>.state.json (Get-GatewayStatus/Stop-Gateway will not find it)
               --log-level <level>    Trace, Debug, Information (default), Warning, Error
               --log-format <format>  simple (default), json, systemd
               --log-file <path>      append all output to <path> instead of the console
               --detach               leave the terminal's process group (used by Start-Gateway)
 
+            Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully (drain); SIGHUP reloads the configuration.
             Exit codes: 0 stopped normally; 1 bad command line; 2 configuration invalid; 3 cannot listen; 4 other failure.
             """;
 
@@ -83,6 +91,9 @@ namespace ApiGateway.Host
                 ProcessDetach.RedirectOutput(options.LogFile);
 
             using var loggerFactory = Logging.Create(options.LogLevel, options.LogFormat);
+            // Signals are taken before the start, which writes the state file: a SIGTERM or SIGHUP sent as soon as the
+            // state file appears must not meet the default action (the process ending with 143 or 129).
+            using var signals = new ProcessSignals();
             GatewayServer server;
             try
             {
@@ -93,6 +104,10 @@ namespace ApiGateway.Host
                     StatusPort = options.StatusPort,
                     WriteStateFile = options.WriteStateFile,
                     LogPath = options.LogFile is null ? null : Path.GetFullPath(options.LogFile),
+                    HealthAddress = options.HealthAddress,
+                    ListenAddress = options.ListenAddress,
+                    DrainTimeout = options.DrainTimeout,
+                    ShutdownDelay = options.ShutdownDelay,
                 }).ConfigureAwait(false);
             }
             catch (GatewayStartException ex)
@@ -101,20 +116,21 @@ namespace ApiGateway.Host
                 return ex.ExitCode;
             }
 
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Signal(server, "SIGTERM"));
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Signal(server, "SIGINT"));
-            using var sigquit = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Signal(server, "SIGQUIT"));
+            signals.Attach(server);
+            var systemd = new Microsoft.Extensions.Hosting.Systemd.SystemdNotifier();
+            if (systemd.IsEnabled)
+            {
+                // Type=notify: systemd starts dependent units (and `systemctl start` returns) only now that every listener is bound.
+                systemd.Notify(new Microsoft.Extensions.Hosting.Systemd.ServiceState($"READY=1\nSTATUS=Serving revision {server.Snapshot.Revision}"));
+            }
             var reason = await server.ShutdownRequested.ConfigureAwait(false);
             Log.ShutdownRequested(server.Runtime.Services.Logger, reason, server.DrainTimeout.TotalSeconds);
+            if (systemd.IsEnabled)
+                systemd.Notify(Microsoft.Extensions.Hosting.Systemd.ServiceState.Stopping);
             await server.StopAsync().ConfigureAwait(false);
             return 0;
         }
 
-        private static Action<PosixSignalContext> Signal(GatewayServer server, string name) => context =>
-        {
-            context.Cancel = true; // stop gracefully instead of being killed
-            server.RequestShutdown(name);
-        };
 
         private static int Validate(Options options)
         {
@@ -157,6 +173,10 @@ namespace ApiGateway.Host
         public bool Detach { get; private set; }
         public string? Folder { get; private set; }
         public int? Port { get; private set; }
+        public Runtime.EndpointKey? HealthAddress { get; private set; }
+        public string? ListenAddress { get; private set; }
+        public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(30);
+        public TimeSpan ShutdownDelay { get; private set; } = TimeSpan.Zero;
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -200,6 +220,21 @@ namespace ApiGateway.Host
                     case "--detach":
                         options.Detach = true;
                         break;
+                    case "--health-address":
+                        options.HealthAddress = ParseAddress(name, Value(args, ref i));
+                        break;
+                    case "--listen-address":
+                        var listen = Value(args, ref i);
+                        options.ListenAddress = listen == "*" ? "*"
+                            : System.Net.IPAddress.TryParse(listen.Trim('[', ']'), out var ip) ? ip.ToString()
+                            : throw new ArgumentException($"--listen-address '{listen}' is not an IP address or *.");
+                        break;
+                    case "--drain-timeout":
+                        options.DrainTimeout = ParseSeconds(name, Value(args, ref i), allowZero: false);
+                        break;
+                    case "--shutdown-delay":
+                        options.ShutdownDelay = ParseSeconds(name, Value(args, ref i), allowZero: true);
+                        break;
                     case "--folder":
                         options.Folder = Value(args, ref i);
                         break;
@@ -213,10 +248,96 @@ namespace ApiGateway.Host
             return options;
         }
 
+        /// <summary><c>address:port</c> with an IPv4 address, <c>[IPv6]</c>, <c>*</c> (every address) or <c>localhost</c>.</summary>
+        internal static Runtime.EndpointKey ParseAddress(string name, string value)
+        {
+            var colon = value.LastIndexOf(':');
+            var host = colon > 0 ? value[..colon] : string.Empty;
+            if (host.StartsWith('[') && host.EndsWith(']'))
+                host = host[1..^1];
+            if (colon > 0 && (host is "*" or "localhost" || System.Net.IPAddress.TryParse(host, out _)))
+                return Runtime.EndpointKey.Of(host, ParsePort(name, value[(colon + 1)..], allowZero: false));
+            throw new ArgumentException($"{name} '{value}' is not an address and port: use e.g. 0.0.0.0:8080, [::]:8080, *:8080 or 127.0.0.1:8080.");
+        }
+
+        private static TimeSpan ParseSeconds(string name, string value, bool allowZero) =>
+            double.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                && seconds <= 3600 && (allowZero || seconds > 0)
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new ArgumentException($"{name} '{value}' is not a number of seconds between {(allowZero ? "0" : "0 (exclusive)")} and 3600.");
+
         private static int ParsePort(string name, string value, bool allowZero) =>
             int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port <= 65535 && (allowZero || port > 0)
                 ? port
                 : throw new ArgumentException($"{name} '{value}' is not a port number.");
+    }
+
+    /// <summary>
+    /// The signals of <c>run</c>: SIGTERM, SIGINT and SIGQUIT stop gracefully instead of killing the process; SIGHUP
+    /// reloads (its default ends the process with 129, no drain and a stale state file; an operator means "reload", as
+    /// for nginx). What arrives while the gateway is still starting is applied once it serves.
+    /// </summary>
+    internal sealed class ProcessSignals : IDisposable
+    {
+        private readonly List<PosixSignalRegistration> _registrations = [];
+        private readonly Lock _lock = new();
+        private GatewayServer? _server;
+        private string? _pendingShutdown;
+        private string? _pendingReload;
+
+        public ProcessSignals()
+        {
+            _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Stop(c, "SIGTERM")));
+            _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Stop(c, "SIGINT")));
+            if (!OperatingSystem.IsWindows())
+            {
+                _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Stop(c, "SIGQUIT")));
+                _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload));
+            }
+        }
+
+        /// <summary>From now on signals go to <paramref name="server"/>; one that came during the start is applied now.</summary>
+        public void Attach(GatewayServer server)
+        {
+            lock (_lock)
+            {
+                _server = server;
+                if (_pendingReload is { } reload)
+                    server.RequestReload(reload);
+                if (_pendingShutdown is { } shutdown)
+                    server.RequestShutdown(shutdown);
+            }
+        }
+
+        private void Stop(PosixSignalContext context, string name)
+        {
+            context.Cancel = true; // stop gracefully instead of being killed
+            lock (_lock)
+            {
+                if (_server is null)
+                    _pendingShutdown ??= name;
+                else
+                    _server.RequestShutdown(name);
+            }
+        }
+
+        private void Reload(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            lock (_lock)
+            {
+                if (_server is null)
+                    _pendingReload = "SIGHUP";
+                else
+                    _server.RequestReload("SIGHUP");
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in _registrations)
+                registration.Dispose();
+        }
     }
 
     /// <summary>Console logging for systemd, containers and terminals; ASP.NET's own chatter only from Warning up.</summary>

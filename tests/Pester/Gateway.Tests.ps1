@@ -73,6 +73,43 @@ Describe 'Start-Gateway' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'StartGatewayStartFailed,*'
         "$($err[0])" | Should -Match "certificate 'ghost'"
     }
+
+    Context 'on a machine whose dotnet has no ASP.NET Core runtime' {
+        BeforeAll {
+            # A dotnet root as a runtime-only install leaves it: the real muxer (copied, since a link would lead back to
+            # the real root), host/fxr and Microsoft.NETCore.App linked into the real one, no Microsoft.AspNetCore.App.
+            $real = (Get-Command dotnet -CommandType Application | Select-Object -First 1).Source
+            $real = (Get-Item -LiteralPath $real).ResolveLinkTarget($true)?.FullName ?? $real
+            $realRoot = Split-Path $real
+            $script:FakeRoot = Join-Path $TestDrive 'dotnet-without-aspnetcore'
+            $null = New-Item -ItemType Directory -Path "$FakeRoot/host", "$FakeRoot/shared" -Force
+            Copy-Item -LiteralPath $real -Destination $FakeRoot
+            $null = New-Item -ItemType SymbolicLink -Path "$FakeRoot/host/fxr" -Target "$realRoot/host/fxr"
+            $null = New-Item -ItemType SymbolicLink -Path "$FakeRoot/shared/Microsoft.NETCore.App" -Target "$realRoot/shared/Microsoft.NETCore.App"
+            $script:Saved = @{ DOTNET_ROOT = $env:DOTNET_ROOT; DOTNET_HOST_PATH = $env:DOTNET_HOST_PATH }
+        }
+        AfterAll {
+            foreach ($name in $Saved.Keys) { [Environment]::SetEnvironmentVariable($name, $Saved[$name]) }
+        }
+
+        It 'says so and names the fix: StartGatewayRuntimeNotFound' {
+            $context = New-ServingGateway -Name 'start-no-aspnetcore'
+            $env:DOTNET_ROOT = $FakeRoot
+            $env:DOTNET_HOST_PATH = $null
+            $err = $null
+
+            Start-Gateway -Context $context -TimeoutSec 120 -ErrorAction SilentlyContinue -ErrorVariable err
+
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'StartGatewayRuntimeNotFound,*'
+            $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $message = "$($err[0])"
+            $message | Should -Match ([regex]::Escape("DOTNET_ROOT names '$FakeRoot', which has no Microsoft.AspNetCore.App 10.x"))
+            foreach ($fix in 'Install the ASP.NET Core Runtime 10.0', "'sudo apt-get install -y aspnetcore-runtime-10.0'", '--runtime aspnetcore --channel 10.0', "'winget install Microsoft.DotNet.AspNetCore.10'") {
+                $message | Should -Match ([regex]::Escape($fix))
+            }
+            (Get-GatewayStatus -Context $context).IsRunning | Should -BeFalse
+        }
+    }
 }
 
 Describe 'Get-GatewayStatus' {

@@ -58,3 +58,14 @@ Describe 'Get-Help <Name>' -ForEach $Commands {
         $missing | Should -BeNullOrEmpty -Because "every parameter of $Name needs help"
     }
 }
+
+Describe 'Get-Help about_ApiGateway' {
+    It 'is found for the imported module and names its pieces, the requirements and the service endpoints' {
+        $topic = Get-TestHelp -Name about_ApiGateway | Out-String
+
+        $topic | Should -Match 'TOPIC\s+about_ApiGateway'
+        foreach ($text in 'New-GatewayContext', 'Start-Gateway', 'Microsoft.AspNetCore.App 10.0', 'aspnetcore-runtime-10.0', '/readyz', '/metrics', 'apigateway@.service') {
+            $topic | Should -Match ([regex]::Escape($text))
+        }
+    }
+}

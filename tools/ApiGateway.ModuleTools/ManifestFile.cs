@@ -47,6 +47,26 @@ public sealed partial class ManifestFile
         return new ManifestFile(pattern.Replace(_text, m => m.Groups["head"].Value + version + "'", 1));
     }
 
+    /// <summary>The manifest with <c>ReleaseNotes = '...'</c> set to <paramref name="notes"/> (quotes doubled, as a PowerShell single-quoted string).</summary>
+    public ManifestFile WithReleaseNotes(string notes)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(notes);
+        var pattern = ReleaseNotesLine();
+        if (!pattern.IsMatch(_text))
+            throw new InvalidDataException("The manifest has no ReleaseNotes = '...' line (in PrivateData.PSData) to fill.");
+        var quoted = notes.Replace("'", "''", StringComparison.Ordinal);
+        return new ManifestFile(pattern.Replace(_text, m => m.Groups["head"].Value + quoted + "'", 1));
+    }
+
+    /// <summary>The section of <paramref name="version"/> in a changelog (<c>## [0.1.0]</c> up to the next <c>## </c>), or null.</summary>
+    public static string? ChangelogSection(string changelog, string version)
+    {
+        ArgumentNullException.ThrowIfNull(changelog);
+        var match = Regex.Match(changelog.Replace("\r\n", "\n", StringComparison.Ordinal), $@"(?ms)^## \[{Regex.Escape(version)}\][^\n]*\n(?<body>.*?)(?=^## |\z)");
+        var body = match.Success ? match.Groups["body"].Value.Trim() : null;
+        return string.IsNullOrEmpty(body) ? null : body;
+    }
+
     /// <summary>Text with <c># comments</c> removed (outside quotes), so commented-out entries are not read.</summary>
     private static string WithoutComments(string text)
     {
@@ -78,6 +98,9 @@ public sealed partial class ManifestFile
 
     [GeneratedRegex(@"(?<head>(?m)^\s*ModuleVersion\s*=\s*')[^']*'")]
     private static partial Regex ModuleVersionLine();
+
+    [GeneratedRegex(@"(?<head>(?m)^\s*ReleaseNotes\s*=\s*')(?:[^']|'')*'")]
+    private static partial Regex ReleaseNotesLine();
 
     [GeneratedRegex(@"'(?<value>[^']*)'")]
     private static partial Regex QuotedItem();

@@ -6,7 +6,7 @@ namespace ApiGateway.ModuleTools;
 /// <summary>
 /// <code>
 /// ApiGateway.ModuleTools help     --assembly ApiGateway.dll --sources module/help --output en-US/ApiGateway.dll-Help.xml
-/// ApiGateway.ModuleTools manifest --assembly ApiGateway.dll --source ApiGateway.psd1 --version 0.1.0 --output out/.../ApiGateway.psd1
+/// ApiGateway.ModuleTools manifest --assembly ApiGateway.dll --source ApiGateway.psd1 --version 0.1.0 --changelog CHANGELOG.md --output out/.../ApiGateway.psd1
 /// ApiGateway.ModuleTools surface  --assembly ApiGateway.dll
 /// </code>
 /// Problems are printed as "error : ..." lines (MSBuild shows them as build errors) and the exit code is 1.
@@ -26,7 +26,7 @@ public static class Program
             var errors = args[0] switch
             {
                 "help" => Help(Load(Require(options, "--assembly")), Require(options, "--sources"), Require(options, "--output")),
-                "manifest" => Manifest(Load(Require(options, "--assembly")), Require(options, "--source"), Require(options, "--version"), Require(options, "--output")),
+                "manifest" => Manifest(Load(Require(options, "--assembly")), Require(options, "--source"), Require(options, "--version"), Require(options, "--changelog"), Require(options, "--output")),
                 "surface" => Surface(Load(Require(options, "--assembly"))),
                 _ => null,
             };
@@ -94,11 +94,14 @@ public static class Program
         return pairs;
     }
 
-    /// <summary>Writes the manifest with the version filled in, after checking it against the assembly.</summary>
-    public static List<string> Manifest(Assembly assembly, string source, string version, string output)
+    /// <summary>Writes the manifest with the version and its release notes filled in, after checking it against the assembly.</summary>
+    public static List<string> Manifest(Assembly assembly, string source, string version, string changelog, string output)
     {
         ArgumentNullException.ThrowIfNull(assembly);
-        var manifest = new ManifestFile(File.ReadAllText(source)).WithVersion(version);
+        var notes = ManifestFile.ChangelogSection(File.ReadAllText(changelog), version);
+        if (notes is null)
+            return [$"{changelog}: there is no '## [{version}]' section with the release notes of version {version}. Add it (the build copies it into the manifest's ReleaseNotes)."];
+        var manifest = new ManifestFile(File.ReadAllText(source)).WithVersion(version).WithReleaseNotes(notes);
         var errors = CheckManifest(manifest, CmdletCatalog.Describe(assembly).Select(c => c.Name).ToList(), Path.GetFileName(assembly.Location));
         if (errors.Count > 0)
             return errors.Select(e => $"{source}: {e}").ToList();
@@ -143,6 +146,19 @@ public static class Program
             errors.Add("FormatsToProcess must list the format file.");
         if (!Guid.TryParse(manifest.Scalar("GUID"), out _))
             errors.Add("GUID must be a fixed GUID.");
+        // What a repository (PSResourceGet, the PowerShell Gallery) shows and searches: a package needs all of them.
+        foreach (var key in new[] { "Description", "Author", "Copyright" })
+        {
+            if (string.IsNullOrWhiteSpace(manifest.Scalar(key)))
+                errors.Add($"{key} must be set (repositories show it).");
+        }
+        foreach (var key in new[] { "LicenseUri", "ProjectUri" })
+        {
+            if (!Uri.TryCreate(manifest.Scalar(key), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+                errors.Add($"PrivateData.PSData.{key} must be an absolute https URL.");
+        }
+        if (manifest.Array("Tags") is not { Count: > 0 } tags || !tags.Contains("PSEdition_Core"))
+            errors.Add("PrivateData.PSData.Tags must list the module's tags, PSEdition_Core among them.");
         return errors;
     }
 

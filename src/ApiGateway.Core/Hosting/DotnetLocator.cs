@@ -47,61 +47,89 @@ internal static class DotnetLocator
 
     /// <summary>
     /// The muxer to start the host with: <paramref name="explicitPath"/> if given, else the first of DOTNET_HOST_PATH,
-    /// DOTNET_ROOT, PATH and the usual install folders whose root has every framework the host needs.
+    /// DOTNET_ROOT_&lt;ARCH&gt;, DOTNET_ROOT, PATH and the usual install folders whose root has every framework the host
+    /// needs. An explicit path and a set variable decide, as they do for the .NET host itself: when that dotnet lacks a
+    /// framework, the error says so instead of quietly starting another installation.
     /// </summary>
     internal static string Find(string hostDll, string? explicitPath, Func<string, string?>? getEnvironment = null)
     {
         getEnvironment ??= Environment.GetEnvironmentVariable;
         var frameworks = ReadFrameworks(hostDll);
         var checkedRoots = new List<string>();
-        foreach (var candidate in Candidates(explicitPath, getEnvironment))
+        foreach (var (candidate, source) in Candidates(explicitPath, getEnvironment))
         {
+            var decisive = source is not null;
             var muxer = Resolve(candidate);
             if (muxer is null)
+            {
+                if (decisive)
+                {
+                    checkedRoots.Add($"{source} names '{candidate}', which does not exist");
+                    break;
+                }
                 continue;
+            }
             var root = Path.GetDirectoryName(muxer)!;
             var missing = frameworks.FirstOrDefault(f => !HasFramework(root, f));
             if (missing is null)
                 return muxer;
-            checkedRoots.Add($"{root} (no {missing.Name} {missing.Version.Major}.x)");
-            if (explicitPath is not null)
+            checkedRoots.Add(decisive
+                ? $"{source} names '{root}', which has no {missing.Name} {missing.Version.Major}.x"
+                : $"{root} (no {missing.Name} {missing.Version.Major}.x)");
+            if (decisive)
                 break;
         }
         var needed = string.Join(" and ", frameworks.Select(f => f.ToString()));
         var major = frameworks.Count > 0 ? frameworks[0].Version.Major : 10;
         var where = checkedRoots.Count == 0 ? "no dotnet installation was found" : "looked in " + string.Join("; ", checkedRoots.Distinct());
         throw new GatewayException("Gateway", "RuntimeNotFound", GatewayErrorCategory.NotFound,
-            $"The gateway host needs {needed}, and {where}. Install the ASP.NET Core Runtime {major}.0 (e.g. 'apt-get install aspnetcore-runtime-{major}.0', or https://dot.net), or set DOTNET_ROOT to the folder that has it, or give the dotnet executable with -DotnetPath.",
+            $"The gateway host needs {needed}, and {where}. {InstallAdvice(major)}",
             hostDll);
     }
 
-    private static IEnumerable<string> Candidates(string? explicitPath, Func<string, string?> env)
+    /// <summary>How to install the ASP.NET Core runtime on each system (pwsh ships .NET without it).</summary>
+    internal static string InstallAdvice(int major) =>
+        $"Install the ASP.NET Core Runtime {major}.0: on Debian or Ubuntu 'sudo apt-get install -y aspnetcore-runtime-{major}.0' " +
+        $"(Fedora, RHEL: 'sudo dnf install aspnetcore-runtime-{major}.0'); on macOS (or any Linux) " +
+        $"'curl -sSL https://dot.net/v1/dotnet-install.sh | bash -s -- --runtime aspnetcore --channel {major}.0' and DOTNET_ROOT=~/.dotnet; " +
+        $"on Windows 'winget install Microsoft.DotNet.AspNetCore.{major}'. Or set DOTNET_ROOT to a dotnet folder that has it (unset DOTNET_ROOT to let the module search PATH and the usual folders).";
+
+    /// <summary>Candidate muxers, each with the setting that named it (null for the searched places).</summary>
+    private static IEnumerable<(string Path, string? Source)> Candidates(string? explicitPath, Func<string, string?> env)
     {
         if (!string.IsNullOrEmpty(explicitPath))
         {
-            yield return Directory.Exists(explicitPath) ? Path.Combine(explicitPath, MuxerName) : explicitPath;
+            yield return (Directory.Exists(explicitPath) ? Path.Combine(explicitPath, MuxerName) : explicitPath, "the dotnet path given");
             yield break;
         }
         if (env("DOTNET_HOST_PATH") is { Length: > 0 } hostPath)
-            yield return hostPath;
-        foreach (var name in new[] { "DOTNET_ROOT_X64", "DOTNET_ROOT_ARM64", "DOTNET_ROOT" })
+        {
+            yield return (hostPath, "DOTNET_HOST_PATH");
+            yield break;
+        }
+        // As the .NET host reads them: the variable of this architecture first (DOTNET_ROOT_X64, DOTNET_ROOT_ARM64), then DOTNET_ROOT.
+        var architecture = "DOTNET_ROOT_" + System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToUpperInvariant();
+        foreach (var name in new[] { architecture, "DOTNET_ROOT" })
         {
             if (env(name) is { Length: > 0 } root)
-                yield return Path.Combine(root, MuxerName);
+            {
+                yield return (Path.Combine(root, MuxerName), name);
+                yield break;
+            }
         }
         foreach (var folder in (env("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-            yield return Path.Combine(folder.Trim('"'), MuxerName);
+            yield return (Path.Combine(folder.Trim('"'), MuxerName), null);
         if (OperatingSystem.IsWindows())
         {
             if (env("ProgramFiles") is { Length: > 0 } programFiles)
-                yield return Path.Combine(programFiles, "dotnet", MuxerName);
+                yield return (Path.Combine(programFiles, "dotnet", MuxerName), null);
         }
         else
         {
             foreach (var root in new[] { "/usr/share/dotnet", "/usr/lib/dotnet", "/usr/local/share/dotnet", "/opt/dotnet", "/usr/local/dotnet" })
-                yield return Path.Combine(root, MuxerName);
+                yield return (Path.Combine(root, MuxerName), null);
             if (env("HOME") is { Length: > 0 } home)
-                yield return Path.Combine(home, ".dotnet", MuxerName);
+                yield return (Path.Combine(home, ".dotnet", MuxerName), null);
         }
     }
 

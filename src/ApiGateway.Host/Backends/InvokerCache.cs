@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Host.Expressions;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
+using ApiGateway.Host.Metrics;
 
 namespace ApiGateway.Host.Backends;
 
@@ -26,11 +27,11 @@ internal sealed class BackendInvoker : IDisposable
     private readonly X509Certificate2[] _certificates;
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5359", Justification = "BackendCertificateValidator rejects (throws) unless every check the backend asks for passes; skipping a check is the operator's explicit setting.")]
-    public BackendInvoker(InvokerKey key, IReadOnlyList<ServedCertificate> certificates)
+    public BackendInvoker(InvokerKey key, IReadOnlyList<ServedCertificate> certificates, GatewayMetrics? metrics = null)
     {
         Key = key;
         _certificates = certificates.Select(c => CopyWithKey(c.Certificate)).ToArray();
-        var validator = new BackendCertificateValidator(key.Authority, key.ValidateChain, key.ValidateName);
+        var validator = new BackendCertificateValidator(key.Authority, key.ValidateChain, key.ValidateName, metrics);
         var ssl = new SslClientAuthenticationOptions
         {
             RemoteCertificateValidationCallback = validator.Validate,
@@ -102,7 +103,7 @@ internal sealed class BackendInvoker : IDisposable
 }
 
 /// <summary>The backend's server certificate checks: chain and name, each switchable on its own.</summary>
-internal sealed class BackendCertificateValidator(string authority, bool validateChain, bool validateName)
+internal sealed class BackendCertificateValidator(string authority, bool validateChain, bool validateName, GatewayMetrics? metrics = null)
 {
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
@@ -119,6 +120,7 @@ internal sealed class BackendCertificateValidator(string authority, bool validat
             foreach (var s in chain.ChainStatus)
                 status |= s.Status;
         }
+        metrics?.RecordBackendTlsFailure(authority, remaining);
         // Thrown rather than returning false so the reason reaches the request that failed (SocketsHttpHandler wraps
         // it as the inner exception); a plain false only says "rejected by the callback".
         throw new BackendCertificateException(authority, certificate?.Subject, remaining, status);
@@ -176,12 +178,14 @@ internal sealed class InvokerCache : IDisposable
     private readonly Lock _lock = new();
     private readonly ILogger _logger;
     private readonly TimeSpan _grace;
+    private readonly GatewayMetrics? _metrics;
     private bool _disposed;
 
-    public InvokerCache(ILogger logger, TimeSpan? grace = null)
+    public InvokerCache(ILogger logger, TimeSpan? grace = null, GatewayMetrics? metrics = null)
     {
         _logger = logger;
         _grace = grace ?? TimeSpan.FromSeconds(10);
+        _metrics = metrics;
     }
 
     /// <summary>How many invokers were ever created (tests: a reload that changes nothing creates none).</summary>
@@ -205,7 +209,7 @@ internal sealed class InvokerCache : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_invokers.TryGetValue(key, out var invoker))
             {
-                invoker = new BackendInvoker(key, certificates);
+                invoker = new BackendInvoker(key, certificates, _metrics);
                 _invokers[key] = invoker;
                 Created++;
             }

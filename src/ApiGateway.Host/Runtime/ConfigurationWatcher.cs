@@ -30,6 +30,7 @@ internal sealed class ConfigurationWatcher : IAsyncDisposable
     private IReadOnlyList<string> _files = [];
     private byte[] _applied = [];
     private int _retries;
+    private int _forced;
     private Task? _loop;
 
     public ConfigurationWatcher(string configurationPath, Func<CancellationToken, Task<ReloadOutcome>> reload, TimeSpan pollInterval, ILogger logger)
@@ -84,6 +85,13 @@ internal sealed class ConfigurationWatcher : IAsyncDisposable
     /// <summary>Checks now instead of at the next tick.</summary>
     public void Poke() => _signal.Release();
 
+    /// <summary>Reloads at once even when nothing changed (SIGHUP), through the same reload as a detected change.</summary>
+    public void ReloadNow()
+    {
+        Volatile.Write(ref _forced, 1);
+        _signal.Release();
+    }
+
     private async Task LoopAsync()
     {
         var token = _stop.Token;
@@ -98,9 +106,10 @@ internal sealed class ConfigurationWatcher : IAsyncDisposable
                         await _signal.WaitAsync(token).ConfigureAwait(false);
                 }
                 var fingerprint = Fingerprint(_files);
-                if (fingerprint.AsSpan().SequenceEqual(_applied) && _retries == 0)
+                var forced = Interlocked.Exchange(ref _forced, 0) == 1;
+                if (fingerprint.AsSpan().SequenceEqual(_applied) && _retries == 0 && !forced)
                     continue;
-                var retrying = fingerprint.AsSpan().SequenceEqual(_applied);
+                var retrying = !forced && fingerprint.AsSpan().SequenceEqual(_applied);
                 _applied = fingerprint;
                 if (!retrying)
                     Log.ChangeDetected(_logger, _configurationPath);

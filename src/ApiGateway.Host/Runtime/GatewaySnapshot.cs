@@ -6,19 +6,21 @@ using ApiGateway.Host.Expressions;
 using ApiGateway.Host.Tls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
+using ApiGateway.Host.Metrics;
 
 namespace ApiGateway.Host.Runtime;
 
 /// <summary>What lives as long as the process: loggers, the forwarder, the invoker cache, the pool of contexts.</summary>
 internal sealed class GatewayServices : IDisposable
 {
-    public GatewayServices(ILoggerFactory loggerFactory, Yarp.ReverseProxy.Forwarder.IHttpForwarder forwarder, TimeSpan? invokerGrace = null)
+    public GatewayServices(ILoggerFactory loggerFactory, Yarp.ReverseProxy.Forwarder.IHttpForwarder forwarder, TimeSpan? invokerGrace = null, GatewayMetrics? metrics = null)
     {
         LoggerFactory = loggerFactory;
+        Metrics = metrics ?? new GatewayMetrics();
         Logger = loggerFactory.CreateLogger("ApiGateway");
         TlsLogger = loggerFactory.CreateLogger("ApiGateway.Tls");
         Forwarder = new BackendForwarder(forwarder, loggerFactory.CreateLogger("ApiGateway.Backend"));
-        Invokers = new InvokerCache(Logger, invokerGrace);
+        Invokers = new InvokerCache(Logger, invokerGrace, Metrics);
         Contexts = new DefaultObjectPool<PolicyContext>(new ContextPolicy(), Environment.ProcessorCount * 64);
     }
 
@@ -29,7 +31,14 @@ internal sealed class GatewayServices : IDisposable
     public InvokerCache Invokers { get; }
     public ObjectPool<PolicyContext> Contexts { get; }
 
-    public void Dispose() => Invokers.Dispose();
+    /// <summary>The gateway's instruments (exported at /metrics).</summary>
+    public GatewayMetrics Metrics { get; }
+
+    public void Dispose()
+    {
+        Invokers.Dispose();
+        Metrics.Dispose();
+    }
 
     private sealed class ContextPolicy : PooledObjectPolicy<PolicyContext>
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using ApiGateway.Core.Configuration;
+using ApiGateway.Host.Metrics;
 using ApiGateway.Host.Pipeline;
 using ApiGateway.Host.Tls;
 using Microsoft.AspNetCore.Builder;
@@ -33,10 +34,16 @@ internal sealed class ListenerManager : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Dictionary<EndpointKey, Listener> _running = [];
+    private volatile IReadOnlyList<Listener> _published = [];
     private string? _restartNotice;
 
-    public ListenerManager(GatewayRuntime runtime, GatewayRequestHandler handler, ILoggerFactory loggerFactory)
+    private readonly string? _listenAddress;
+
+    // listenAddress: binds every listener on this address (an IP or *) instead of the hostnames' configured ones, for
+    // several instances of one configuration on one host, each on an address of its own (--listen-address).
+    public ListenerManager(GatewayRuntime runtime, GatewayRequestHandler handler, ILoggerFactory loggerFactory, string? listenAddress = null)
     {
+        _listenAddress = listenAddress;
         _runtime = runtime;
         _handler = handler;
         _loggerFactory = loggerFactory;
@@ -44,7 +51,13 @@ internal sealed class ListenerManager : IAsyncDisposable
     }
 
     /// <summary>The addresses bound now, e.g. <c>https://127.0.0.1:8443</c>.</summary>
-    public IReadOnlyList<string> BoundAddresses => _running.Values.SelectMany(l => l.Addresses).ToList();
+    public IReadOnlyList<string> BoundAddresses => _published.SelectMany(l => l.Addresses).ToList();
+
+    /// <summary>Whether a listener for <paramref name="key"/> is bound now (read from any thread: readiness).</summary>
+    public bool IsBound(EndpointKey key) => _published.Any(l => l.Key == key);
+
+    /// <summary>Publishes the running set for readers on other threads (the reload and stop paths change it under the server's lock).</summary>
+    private void Publish() => _published = _running.Values.ToList();
 
     /// <summary>
     /// Binds what <paramref name="next"/> needs and the running set lacks (first stopping listeners of ports whose
@@ -69,6 +82,7 @@ internal sealed class ListenerManager : IAsyncDisposable
             {
                 _running[group.Key] = await StartAsync(group, next, cancellationToken).ConfigureAwait(false);
                 started.Add(group.Key);
+                Publish();
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -88,6 +102,7 @@ internal sealed class ListenerManager : IAsyncDisposable
                     try
                     {
                         _running[key] = await StartAsync(group, current, cancellationToken).ConfigureAwait(false);
+                        Publish();
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
@@ -116,6 +131,7 @@ internal sealed class ListenerManager : IAsyncDisposable
     {
         if (!_running.Remove(key, out var listener))
             return;
+        Publish();
         using var timeout = new CancellationTokenSource(drain);
         try
         {
@@ -177,6 +193,8 @@ internal sealed class ListenerManager : IAsyncDisposable
     {
         var key = group.Key;
         var limits = snapshot.Limits;
+        var metrics = _runtime.Services.Metrics;
+        var listenerName = key.ToString();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "ApiGateway.Host" });
         builder.Services.RemoveAll<ILoggerFactory>();
         builder.Services.AddSingleton<ILoggerFactory>(new ListenerLoggerFactory(_loggerFactory));
@@ -191,13 +209,22 @@ internal sealed class ListenerManager : IAsyncDisposable
             void Configure(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
+                // Around the TLS middleware: a connection that leaves it without reaching the inner one never completed a handshake.
+                listen.Use(next => connection => CountHandshakeAsync(next, connection, listenerName));
                 listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
                     OnConnection = context => OnConnection(key, context),
                     HandshakeTimeout = TimeSpan.FromSeconds(limits.TlsHandshakeTimeoutSeconds!.Value),
                 });
+                listen.Use(next => connection =>
+                {
+                    if (connection.Features.Get<HandshakeOutcome>() is { } outcome)
+                        outcome.Completed = true;
+                    metrics.RecordHandshake(listenerName, connection.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.Protocol ?? SslProtocols.None);
+                    return next(connection);
+                });
             }
-            switch (key.Address)
+            switch (_listenAddress ?? key.Address)
             {
                 case "*":
                     options.ListenAnyIP(key.Port, Configure);
@@ -206,7 +233,7 @@ internal sealed class ListenerManager : IAsyncDisposable
                     options.ListenLocalhost(key.Port, Configure);
                     break;
                 default:
-                    options.Listen(IPAddress.Parse(key.Address), key.Port, Configure);
+                    options.Listen(IPAddress.Parse(_listenAddress ?? key.Address), key.Port, Configure);
                     break;
             }
         });
@@ -229,7 +256,35 @@ internal sealed class ListenerManager : IAsyncDisposable
                 Log.TlsOfferWarning(_logger, warning);
         }
         var kestrel = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
-        return new Listener(app, addresses, kestrel, limits);
+        return new Listener(key, app, addresses, kestrel, limits);
+    }
+
+    /// <summary>Runs the connection; if it ends without a completed handshake, counts why (apigateway_tls_handshake_failures_total).</summary>
+    private async Task CountHandshakeAsync(Microsoft.AspNetCore.Connections.ConnectionDelegate next, Microsoft.AspNetCore.Connections.ConnectionContext connection, string listenerName)
+    {
+        var outcome = new HandshakeOutcome();
+        connection.Features.Set(outcome);
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!outcome.Completed)
+            {
+                var tls = connection.Features.Get<ConnectionTls>();
+                _runtime.Services.Metrics.RecordHandshakeFailure(listenerName,
+                    tls is null ? HandshakeFailure.NoClientHello
+                    : tls.RejectReason is not null ? HandshakeFailure.ClientCertificateRefused
+                    : HandshakeFailure.Failed);
+            }
+        }
+    }
+
+    /// <summary>Set on a connection before its handshake, marked once the handshake completed.</summary>
+    private sealed class HandshakeOutcome
+    {
+        public bool Completed { get; set; }
     }
 
     private ValueTask<SslServerAuthenticationOptions> OnConnection(EndpointKey key, TlsHandshakeCallbackContext context)
@@ -275,7 +330,7 @@ internal sealed class ListenerManager : IAsyncDisposable
     public async ValueTask DisposeAsync() => await StopAllAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
 
     /// <summary>A running listener, its live Kestrel options and the limits it was bound with.</summary>
-    private sealed record Listener(WebApplication App, IReadOnlyList<string> Addresses, KestrelServerOptions Options, GatewayLimits Bound);
+    private sealed record Listener(EndpointKey Key, WebApplication App, IReadOnlyList<string> Addresses, KestrelServerOptions Options, GatewayLimits Bound);
 }
 
 /// <summary>

@@ -130,6 +130,49 @@ public sealed class GatewayProcessTests
         Assert.EndsWith("dotnet", DotnetLocator.Find(HostPath, null), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("DOTNET_ROOT")]
+    [InlineData("DOTNET_HOST_PATH")]
+    public void MissingRuntime_InTheDotnetAVariableNames_IsReported_NotAnotherInstallationQuietlyUsed(string variable)
+    {
+        using var folder = new TempFolder();
+        var fakeRoot = FakeDotnetRootWithoutAspNetCore(folder);
+        var real = Path.GetDirectoryName(DotnetLocator.Find(HostPath, null))!;
+        var environment = new Dictionary<string, string?>
+        {
+            [variable] = variable == "DOTNET_ROOT" ? fakeRoot : Path.Combine(fakeRoot, "dotnet"),
+            ["PATH"] = real, // a dotnet with ASP.NET Core is on PATH: the variable still decides
+        };
+
+        var error = Assert.Throws<GatewayException>(() => DotnetLocator.Find(HostPath, null, name => environment.GetValueOrDefault(name)));
+
+        Assert.Equal("GatewayRuntimeNotFound", error.ErrorId);
+        Assert.Contains($"{variable} names '{fakeRoot}', which has no Microsoft.AspNetCore.App 10.x", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Install the ASP.NET Core Runtime 10.0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'sudo apt-get install -y aspnetcore-runtime-10.0'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("dotnet-install.sh | bash -s -- --runtime aspnetcore --channel 10.0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'winget install Microsoft.DotNet.AspNetCore.10'", error.Message, StringComparison.Ordinal);
+        // Without the variable the same search finds the real installation.
+        Assert.Equal(real, Path.GetDirectoryName(DotnetLocator.Find(HostPath, null, name => name == "PATH" ? real : null)));
+    }
+
+    /// <summary>
+    /// A dotnet root like a runtime-only install: the real muxer (copied: a link would lead back to the real root),
+    /// host/fxr and Microsoft.NETCore.App linked into the real one, no Microsoft.AspNetCore.App.
+    /// </summary>
+    internal static string FakeDotnetRootWithoutAspNetCore(TempFolder folder)
+    {
+        var realMuxer = DotnetLocator.Find(HostPath, null);
+        var realRoot = Path.GetDirectoryName(realMuxer)!;
+        var fakeRoot = Directory.CreateDirectory(folder.File("dotnet-without-aspnetcore")).FullName;
+        File.Copy(realMuxer, Path.Combine(fakeRoot, Path.GetFileName(realMuxer)));
+        Directory.CreateDirectory(Path.Combine(fakeRoot, "host"));
+        Directory.CreateSymbolicLink(Path.Combine(fakeRoot, "host", "fxr"), Path.Combine(realRoot, "host", "fxr"));
+        Directory.CreateDirectory(Path.Combine(fakeRoot, "shared"));
+        Directory.CreateSymbolicLink(Path.Combine(fakeRoot, "shared", "Microsoft.NETCore.App"), Path.Combine(realRoot, "shared", "Microsoft.NETCore.App"));
+        return fakeRoot;
+    }
+
     [Fact]
     public async Task RunCommand_WithAnInvalidConfiguration_ExitsWith2_ListingEveryError()
     {
@@ -226,6 +269,146 @@ public sealed class GatewayProcessTests
         }
     }
 
+    [Fact]
+    public async Task Run_ReloadsOnSighup_AndKeepsServing_ARefusedChangeIsReported()
+    {
+        if (OperatingSystem.IsWindows())
+            return; // SIGHUP is a Unix signal
+        await using var gateway = TestGateway.Create();
+        gateway.AddApi("hello", "hello", policy: MockPolicy);
+        var revision = gateway.Service.Read().Revision;
+        var log = gateway.Folder.File("gateway.out");
+        using var process = StartHost(["run", "--config", gateway.ConfigurationPath, "--log-file", log]);
+        try
+        {
+            var state = await WaitForStateFileAsync(gateway.ConfigurationPath, process);
+            Assert.Equal(1, CountLines(log, $"Serving revision {revision} "));
+
+            // Unchanged: SIGHUP still reads the configuration again (nginx's convention), and the gateway serves on.
+            Signal("HUP", process.Id);
+            await WaitForAsync(() => CountLines(log, $"Serving revision {revision} ") == 2, "a second load of the unchanged revision");
+            Assert.False(process.HasExited, "SIGHUP must not end the gateway (it used to exit with 129).");
+            Assert.Contains("Reload requested (SIGHUP)", File.ReadAllText(log), StringComparison.Ordinal);
+            Assert.Equal("hello from the child", (await gateway.SendAsync("/hello")).Body);
+            Assert.Equal(state.Pid, GatewayStateFile.TryRead(gateway.ConfigurationPath)?.Pid);
+
+            // A change it cannot load: refused, reported on /status, the last good revision answers.
+            var text = File.ReadAllText(gateway.ConfigurationPath).Replace("hello from the child", "@(context.Nothing)", StringComparison.Ordinal);
+            File.WriteAllText(gateway.ConfigurationPath, text.Replace($"\"revision\": {revision}", $"\"revision\": {revision + 1}", StringComparison.Ordinal));
+            Signal("HUP", process.Id);
+            await WaitForAsync(() => GatewayProcess.GetStatus(gateway.ConfigurationPath).LastReloadError is not null, "the refused change on /status");
+            Assert.Equal("hello from the child", (await gateway.SendAsync("/hello")).Body);
+            Assert.Equal(revision, GatewayProcess.GetStatus(gateway.ConfigurationPath).Revision);
+
+            Signal("TERM", process.Id);
+            Assert.True(process.WaitForExit(30_000));
+            Assert.Equal(0, process.ExitCode);
+            Assert.False(File.Exists(GatewayStateFile.PathFor(gateway.ConfigurationPath)));
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_UnderSystemd_NotifiesReadyOnceServing_AndStoppingOnSigterm()
+    {
+        if (OperatingSystem.IsWindows())
+            return; // sd_notify is a Unix datagram socket
+        await using var gateway = TestGateway.Create();
+        gateway.AddApi("hello", "hello", policy: MockPolicy);
+        // What systemd gives a Type=notify service: NOTIFY_SOCKET, a datagram socket it reads the service's state from.
+        var socketPath = gateway.Folder.File("notify.sock");
+        using var notify = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Unspecified);
+        notify.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+        using var process = StartHost(["run", "--config", gateway.ConfigurationPath, "--no-state-file", "--status-port", "none"], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath });
+        try
+        {
+            var ready = await ReceiveAsync(notify, TimeSpan.FromSeconds(60));
+            // READY=1 comes only once the listeners are bound: the first request right after it is served.
+            var response = await gateway.SendAsync("/hello");
+
+            Assert.Contains("READY=1", ready, StringComparison.Ordinal);
+            Assert.Contains($"STATUS=Serving revision {gateway.Service.Read().Revision}", ready, StringComparison.Ordinal);
+            Assert.Equal("hello from the child", response.Body);
+            Signal("TERM", process.Id);
+            Assert.Contains("STOPPING=1", await ReceiveAsync(notify, TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
+            Assert.True(process.WaitForExit(30_000));
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--health-address", "8080", "is not an address and port")]
+    [InlineData("--health-address", "example.com:8080", "is not an address and port")]
+    [InlineData("--drain-timeout", "0", "is not a number of seconds")]
+    [InlineData("--shutdown-delay", "-1", "is not a number of seconds")]
+    public async Task Run_WithABadOperationsOption_ExitsWith1_NamingIt(string option, string value, string message)
+    {
+        var (exitCode, output) = await RunHostAsync(["run", "--config", "gateway.json", option, value], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{option} '{value}' {message}", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> ReceiveAsync(System.Net.Sockets.Socket socket, TimeSpan timeout)
+    {
+        var buffer = new byte[4096];
+        using var limit = new CancellationTokenSource(timeout);
+        var received = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, limit.Token);
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, received);
+    }
+
+    private static async Task<GatewayStateFile> WaitForStateFileAsync(string configurationPath, Process process)
+    {
+        var limit = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < limit && !process.HasExited)
+        {
+            if (GatewayStateFile.TryRead(configurationPath) is { } state && state.Pid == process.Id)
+                return state;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"The gateway (process {process.Id}, exited: {process.HasExited}) wrote no state file.");
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var limit = DateTime.UtcNow.AddSeconds(15);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > limit)
+                throw new TimeoutException($"Waited 15 s for {what}.");
+            await Task.Delay(50);
+        }
+    }
+
+    private static int CountLines(string path, string text)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var count = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Contains(text, StringComparison.Ordinal))
+                count++;
+        }
+        return count;
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>The session id of a process (field 6 of /proc/&lt;pid&gt;/stat).</summary>
     private static string SessionOf(string pid)
     {
@@ -247,7 +430,7 @@ public sealed class GatewayProcessTests
         return output.Trim();
     }
 
-    private static Process StartHost(string[] arguments)
+    private static Process StartHost(string[] arguments, Dictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(DotnetLocator.Find(HostPath, null))
         {
@@ -255,6 +438,8 @@ public sealed class GatewayProcessTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment ?? [])
+            start.Environment[name] = value;
         start.ArgumentList.Add(HostPath);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);

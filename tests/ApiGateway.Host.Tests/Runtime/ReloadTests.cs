@@ -289,11 +289,5 @@ public sealed class ReloadTests
         File.WriteAllText(Path.Combine(folder, "tls.key"), TestCertificates.KeyPem(certificate));
     }
 
-    /// <summary>rename(2), as the kubelet's atomic writer does (File.Move does not move a link to a folder).</summary>
-    private static void Rename(string from, string to)
-    {
-        using var mv = Process.Start(new ProcessStartInfo("mv", ["-T", "-f", from, to]) { UseShellExecute = false })!;
-        Assert.True(mv.WaitForExit(5000));
-        Assert.Equal(0, mv.ExitCode);
-    }
+    private static void Rename(string from, string to) => Deploy.KubeletVolume.Rename(from, to);
 }

@@ -57,9 +57,10 @@ internal sealed class TestGateway : IAsyncDisposable
     public X509Certificate2 Client(string subject = "CN=client, O=Contoso", DateTimeOffset? notBefore = null, DateTimeOffset? notAfter = null, bool clientAuth = true) =>
         TestCertificates.Create(subject, Ca, clientAuth: clientAuth, notBefore: notBefore, notAfter: notAfter);
 
-    public async Task<GatewayServer> StartAsync(int? statusPort = null)
+    public async Task<GatewayServer> StartAsync(int? statusPort = null, Func<GatewayServerOptions, GatewayServerOptions>? configure = null)
     {
-        Server = await GatewayServer.StartAsync(new GatewayServerOptions
+        configure ??= o => o;
+        Server = await GatewayServer.StartAsync(configure(new GatewayServerOptions
         {
             ConfigurationPath = ConfigurationPath,
             LoggerFactory = _loggerFactory,
@@ -68,7 +69,7 @@ internal sealed class TestGateway : IAsyncDisposable
             PollInterval = TimeSpan.FromMilliseconds(200),
             DrainTimeout = TimeSpan.FromSeconds(5),
             InvokerGrace = TimeSpan.FromMilliseconds(500),
-        });
+        }));
         return Server;
     }
 

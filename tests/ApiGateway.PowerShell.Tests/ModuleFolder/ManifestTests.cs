@@ -54,6 +54,36 @@ public sealed class ManifestTests
         Assert.Contains(problems, p => p.StartsWith("CompatiblePSEditions", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("GUID", StringComparison.Ordinal));
         Assert.DoesNotContain(problems, p => p.StartsWith("VariablesToExport", StringComparison.Ordinal));
+        // What a repository shows: a package without them is incomplete.
+        Assert.Contains("Description must be set (repositories show it).", problems);
+        Assert.Contains("Author must be set (repositories show it).", problems);
+        Assert.Contains("PrivateData.PSData.LicenseUri must be an absolute https URL.", problems);
+        Assert.Contains("PrivateData.PSData.ProjectUri must be an absolute https URL.", problems);
+        Assert.Contains(problems, p => p.StartsWith("PrivateData.PSData.Tags", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReleaseNotes_AreTheVersionsSectionOfTheChangelog_QuotedForPowerShell()
+    {
+        const string changelog = """
+            # Changelog
+
+            ## [0.2.0]
+
+            - It's newer.
+
+            ## [0.1.0] - 2026-01-01
+
+            - First.
+            """;
+
+        Assert.Equal("- It's newer.", ManifestFile.ChangelogSection(changelog, "0.2.0"));
+        Assert.Equal("- First.", ManifestFile.ChangelogSection(changelog, "0.1.0"));
+        Assert.Null(ManifestFile.ChangelogSection(changelog, "0.3.0"));
+        var built = Source.WithReleaseNotes("- It's newer.");
+        Assert.Contains("ReleaseNotes = '- It''s newer.'", built.Text, StringComparison.Ordinal);
+        // The repository's own changelog has the section of the version being built (the build fails without it).
+        Assert.NotNull(ManifestFile.ChangelogSection(File.ReadAllText(BuildInfo.InRepo("CHANGELOG.md")), BuildInfo.VersionPrefix));
     }
 
     [Fact]

@@ -35,9 +35,13 @@ public sealed class ModuleLayoutTests
     {
         var root = Directory.GetFiles(_module.Directory).Select(Path.GetFileName).Order().ToList();
 
-        Assert.Equal(["ApiGateway.Core.dll", "ApiGateway.dll", "ApiGateway.format.ps1xml", "ApiGateway.psd1"],
+        Assert.Equal(["ApiGateway.Core.dll", "ApiGateway.dll", "ApiGateway.format.ps1xml", "ApiGateway.psd1", "CHANGELOG.md", "LICENSE"],
             root.Where(f => !f!.EndsWith(".pdb", StringComparison.Ordinal)).ToList());
         Assert.True(File.Exists(_module.File("en-US", "ApiGateway.dll-Help.xml")));
+        Assert.Equal(File.ReadAllText(BuildInfo.InRepo("module", "en-US", "about_ApiGateway.help.txt")), File.ReadAllText(_module.File("en-US", "about_ApiGateway.help.txt")));
+        Assert.Equal(File.ReadAllText(BuildInfo.InRepo("deploy", "systemd", "apigateway@.service")), File.ReadAllText(_module.File("systemd", "apigateway@.service")));
+        // One portable host, run as `dotnet ApiGateway.Host.dll`: no native apphost of the build machine.
+        Assert.False(File.Exists(_module.File("host", "ApiGateway.Host")) || File.Exists(_module.File("host", "ApiGateway.Host.exe")));
         Assert.True(File.Exists(_module.File("host", "ApiGateway.Host.dll")));
         Assert.True(File.Exists(_module.File("host", "ApiGateway.Host.runtimeconfig.json")));
         Assert.Equal(File.ReadAllText(BuildInfo.InRepo("module", "ApiGateway.format.ps1xml")), File.ReadAllText(_module.File("ApiGateway.format.ps1xml")));
