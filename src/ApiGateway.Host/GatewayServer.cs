@@ -172,7 +172,7 @@ internal sealed class GatewayServer : IAsyncDisposable
         var files = LinkedFiles(path);
         var baseline = _watcher.Fingerprint(files);
 
-        var result = Runtime.Build();
+        var result = Runtime.Build(cancellationToken);
         foreach (var warning in result.Warnings)
             Log.ConfigurationWarning(_logger, warning);
         if (result.Snapshot is not { } snapshot)
@@ -224,7 +224,8 @@ internal sealed class GatewayServer : IAsyncDisposable
         {
             if (_stopping)
                 return new ReloadOutcome(true, Runtime.Current?.WatchedFiles ?? []);
-            var result = Runtime.Build();
+            // Abandoned (OperationCanceledException) when a newer change supersedes this one: the watcher builds that next.
+            var result = await Task.Run(() => Runtime.Build(cancellationToken), cancellationToken).ConfigureAwait(false);
             if (result.Snapshot is not { } snapshot)
             {
                 Refuse(result.Revision, result.Errors);

@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Debug, "Change detected; reloading '{ConfigurationPath}'.", EventName = "ChangeDetected")]
     public static partial void ChangeDetected(ILogger logger, string configurationPath);
 
+    [LoggerMessage(30, LogLevel.Information, "A newer change of '{ConfigurationPath}' arrived while the previous one was being built: that build is abandoned and the newest is built instead.", EventName = "ReloadSuperseded")]
+    public static partial void ReloadSuperseded(ILogger logger, string configurationPath);
+
     [LoggerMessage(16, LogLevel.Warning, "{Message}", EventName = "ConfigurationWarning")]
     public static partial void ConfigurationWarning(ILogger logger, string message);
 

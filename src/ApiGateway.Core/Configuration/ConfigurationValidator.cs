@@ -95,6 +95,12 @@ public static class ConfigurationValidator
 
     private static void CheckPolicy(GatewayConfiguration c, string text, PolicyScope scope, string owner, List<string> errors)
     {
+        var limits = (c.Service.Limits ?? new GatewayLimits()).Resolve();
+        if (ExpressionText.PolicySizeProblem(text.Length, limits) is { } tooLarge)
+        {
+            errors.Add($"The policy of {owner} is not accepted: {tooLarge}.");
+            return;
+        }
         var result = PolicyDocument.Parse(text, scope);
         foreach (var e in result.Errors)
             errors.Add($"The policy of {owner}, {e}.");
@@ -103,6 +109,11 @@ public static class ConfigurationValidator
         foreach (var node in document.Descendants())
         {
             var where = $"The policy of {owner}, line {node.Line}";
+            foreach (var (value, _) in node.ValueUses)
+            {
+                if (value?.Expression is { } expression && ExpressionText.LimitProblem(expression, limits) is { } problem)
+                    errors.Add($"The policy of {owner}, line {expression.Line}: {problem}.");
+            }
             switch (node)
             {
                 case AuthenticationCertificatePolicy { CertificateId.Literal: { } id }:

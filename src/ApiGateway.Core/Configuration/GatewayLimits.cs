@@ -49,6 +49,30 @@ public sealed record GatewayLimits
     /// <summary>Concurrent streams (requests) per HTTP/2 connection.</summary>
     public int? Http2MaxStreamsPerConnection { get; init; }
 
+    /// <summary>Steps (loop iterations, calls of lambdas and local functions, elements of sequences) one policy expression may run.</summary>
+    public long? ExpressionMaxSteps { get; init; }
+
+    /// <summary>How deep the calls of lambdas and local functions inside one expression may nest (recursion).</summary>
+    public int? ExpressionMaxDepth { get; init; }
+
+    /// <summary>Bytes one expression may allocate.</summary>
+    public long? ExpressionMaxAllocatedBytes { get; init; }
+
+    /// <summary>Wall-clock time one expression may run.</summary>
+    public double? ExpressionTimeoutMilliseconds { get; init; }
+
+    /// <summary>Characters of one policy expression.</summary>
+    public int? MaxExpressionLength { get; init; }
+
+    /// <summary>How deep parentheses, brackets and braces may nest in one expression.</summary>
+    public int? MaxExpressionNesting { get; init; }
+
+    /// <summary>Characters of one policy document.</summary>
+    public int? MaxPolicySize { get; init; }
+
+    /// <summary>Time compiling a configuration's expressions may take before the change is refused.</summary>
+    public double? ExpressionCompileTimeoutSeconds { get; init; }
+
     /// <summary>Every limit at this version's default.</summary>
     public static GatewayLimits Defaults { get; } = new()
     {
@@ -64,6 +88,14 @@ public sealed record GatewayLimits
         MinResponseDataRate = 240,
         DataRateGracePeriodSeconds = 5,
         Http2MaxStreamsPerConnection = 100,
+        ExpressionMaxSteps = 1_000_000,
+        ExpressionMaxDepth = 64,
+        ExpressionMaxAllocatedBytes = 16L * 1024 * 1024,
+        ExpressionTimeoutMilliseconds = 100,
+        MaxExpressionLength = 16 * 1024,
+        MaxExpressionNesting = 100,
+        MaxPolicySize = 1024 * 1024,
+        ExpressionCompileTimeoutSeconds = 30,
     };
 
     /// <summary>These limits with every unset one at its default.</summary>
@@ -121,6 +153,30 @@ public sealed record GatewayLimits
         new(nameof(Http2MaxStreamsPerConnection), "streams", 1, 1000, wholeNumber: true, requiresRestart: false,
             l => l.Http2MaxStreamsPerConnection, (l, v) => l with { Http2MaxStreamsPerConnection = (int?)v },
             "Bounds the requests one HTTP/2 connection runs at once; together with Kestrel's reset-flood detection it keeps a rapid-reset client to its own connection."),
+        new(nameof(ExpressionMaxSteps), "steps", 1000, 1_000_000_000, wholeNumber: true, requiresRestart: false,
+            l => l.ExpressionMaxSteps, (l, v) => l with { ExpressionMaxSteps = (long?)v },
+            "Ends an expression that loops too long (while (true), a huge for, a goto back, a lambda or sequence over millions of elements): the request gets 500 ExpressionBudgetExceeded, every other request is served."),
+        new(nameof(ExpressionMaxDepth), "calls", 1, 1000, wholeNumber: true, requiresRestart: false,
+            l => l.ExpressionMaxDepth, (l, v) => l with { ExpressionMaxDepth = (int?)v },
+            "Turns deep recursion of a local function or lambda into an ordinary error long before the stack overflows (which would end the whole gateway)."),
+        new(nameof(ExpressionMaxAllocatedBytes), "bytes", 64 * 1024, 1L << 30, wholeNumber: true, requiresRestart: false,
+            l => l.ExpressionMaxAllocatedBytes, (l, v) => l with { ExpressionMaxAllocatedBytes = (long?)v },
+            "Ends an expression that allocates without bound (a list that grows forever, a huge string), before the gateway's memory climbs."),
+        new(nameof(ExpressionTimeoutMilliseconds), "ms", 1, 60_000, wholeNumber: false, requiresRestart: false,
+            l => l.ExpressionTimeoutMilliseconds, (l, v) => l with { ExpressionTimeoutMilliseconds = v },
+            "Ends an expression that runs too long in wall-clock time, checked with its steps and sizes."),
+        new(nameof(MaxExpressionLength), "characters", 64, 1024 * 1024, wholeNumber: true, requiresRestart: false,
+            l => l.MaxExpressionLength, (l, v) => l with { MaxExpressionLength = (int?)v },
+            "Refuses (at write time and on reload) expressions too long to be a policy check, before the compiler spends time on them."),
+        new(nameof(MaxExpressionNesting), "levels", 8, 1000, wholeNumber: true, requiresRestart: false,
+            l => l.MaxExpressionNesting, (l, v) => l with { MaxExpressionNesting = (int?)v },
+            "Refuses expressions whose parentheses, brackets or braces nest deeper than this before the compiler sees them: pathological nesting costs the compiler seconds to minutes."),
+        new(nameof(MaxPolicySize), "characters", 1024, 64 * 1024 * 1024, wholeNumber: true, requiresRestart: false,
+            l => l.MaxPolicySize, (l, v) => l with { MaxPolicySize = (int?)v },
+            "Refuses policy documents larger than this before they are parsed."),
+        new(nameof(ExpressionCompileTimeoutSeconds), "s", 1, 3600, wholeNumber: false, requiresRestart: false,
+            l => l.ExpressionCompileTimeoutSeconds, (l, v) => l with { ExpressionCompileTimeoutSeconds = v },
+            "Refuses a change whose expressions take longer than this to compile; the last good configuration keeps serving and the next change is compiled as usual."),
     ];
 
     /// <summary>The descriptor named <paramref name="name"/> (without regard to case), or null.</summary>

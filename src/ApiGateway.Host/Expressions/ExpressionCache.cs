@@ -20,12 +20,12 @@ internal sealed class ExpressionCache
     }
 
     /// <summary>The compiled delegate of each key (compiling the missing ones together), or its problems.</summary>
-    public ExpressionResolution Resolve(IReadOnlyCollection<ExpressionKey> keys)
+    public ExpressionResolution Resolve(IReadOnlyCollection<ExpressionKey> keys, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
             var missing = keys.Where(k => !_compiled.ContainsKey(k)).ToList();
-            var result = ExpressionCompiler.Compile(missing);
+            var result = ExpressionCompiler.Compile(missing, cancellationToken);
             foreach (var (key, compiled) in result.Compiled)
                 _compiled[key] = compiled;
             var resolved = new Dictionary<ExpressionKey, CompiledExpression>();

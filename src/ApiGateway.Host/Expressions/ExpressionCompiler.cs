@@ -140,15 +140,20 @@ internal static class ExpressionCompiler
     /// Compiles <paramref name="keys"/>: together, or (many expressions on a machine with more than one core) in one
     /// compilation per core side by side, since Roslyn binds and emits the methods of one compilation on one thread.
     /// </summary>
-    public static ExpressionCompileResult Compile(IReadOnlyCollection<ExpressionKey> keys)
+    /// <remarks>
+    /// <paramref name="cancellationToken"/> ends a compile that a newer configuration supersedes or that runs past the
+    /// compile deadline (OperationCanceledException): Roslyn checks it while it binds and emits.
+    /// </remarks>
+    public static ExpressionCompileResult Compile(IReadOnlyCollection<ExpressionKey> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        cancellationToken.ThrowIfCancellationRequested();
         var parts = Math.Min(Environment.ProcessorCount, keys.Count / ExpressionsPerParallelCompilation);
         if (parts < 2)
-            return CompileTogether(keys);
+            return CompileTogether(keys, cancellationToken);
         var chunks = keys.Chunk((keys.Count + parts - 1) / parts).ToArray();
         var results = new ExpressionCompileResult[chunks.Length];
-        Parallel.For(0, chunks.Length, i => results[i] = CompileTogether(chunks[i]));
+        Parallel.For(0, chunks.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => results[i] = CompileTogether(chunks[i], cancellationToken));
         var merged = new ExpressionCompileResult();
         foreach (var part in results)
         {
@@ -161,7 +166,7 @@ internal static class ExpressionCompiler
     }
 
     /// <summary>Compiles <paramref name="keys"/> in one compilation (one assembly).</summary>
-    private static ExpressionCompileResult CompileTogether(IReadOnlyCollection<ExpressionKey> keys)
+    private static ExpressionCompileResult CompileTogether(IReadOnlyCollection<ExpressionKey> keys, CancellationToken cancellationToken)
     {
         var result = new ExpressionCompileResult();
         var units = GroupByShape(keys, result);
@@ -170,15 +175,15 @@ internal static class ExpressionCompiler
         var tree = WriteSource(units);
         var compilation = Template.Value.AddSyntaxTrees(tree);
         var model = compilation.GetSemanticModel(tree);
-        var root = tree.GetRoot();
+        var root = tree.GetRoot(cancellationToken);
 
         // The rewrite uses the semantic model of the code as written.
-        var rewriter = new ExpressionRewriter(model);
+        var rewriter = new ExpressionRewriter(model, cancellationToken);
         var rewritten = rewriter.Visit(root)!;
-        FindForbiddenUses(model, root, rewriter, units);
+        FindForbiddenUses(model, root, rewriter, units, cancellationToken);
 
         using var peStream = new MemoryStream();
-        var good = Emit(compilation, tree, rewritten, rewriter, units, result, peStream);
+        var good = Emit(compilation, tree, rewritten, rewriter, units, result, peStream, cancellationToken);
         if (good.Count > 0)
             LoadDelegates(peStream, good, result);
         return result;
@@ -228,10 +233,11 @@ internal static class ExpressionCompiler
     /// The forbidden uses and the rewriter's problems, per unit (the model has bound every method for the rewriter,
     /// so these are lookups).
     /// </summary>
-    private static void FindForbiddenUses(SemanticModel model, SyntaxNode root, ExpressionRewriter rewriter, List<Unit> units)
+    private static void FindForbiddenUses(SemanticModel model, SyntaxNode root, ExpressionRewriter rewriter, List<Unit> units, CancellationToken cancellationToken)
     {
         foreach (var unit in units)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             foreach (var (position, message) in ForbiddenUseFinder.Find(model, root, unit.CodeSpan))
                 unit.Add(position, message);
         }
@@ -247,14 +253,14 @@ internal static class ExpressionCompiler
     /// the code as written, and the rest emitted.
     /// </summary>
     private static List<Unit> Emit(CSharpCompilation compilation, SyntaxTree tree, SyntaxNode rewritten, ExpressionRewriter rewriter,
-        List<Unit> units, ExpressionCompileResult result, MemoryStream peStream)
+        List<Unit> units, ExpressionCompileResult result, MemoryStream peStream, CancellationToken cancellationToken)
     {
         var rewrittenTree = tree.WithRootAndOptions(rewritten, ParseOptions);
-        if (units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream).Success)
+        if (units.TrueForAll(u => u.Problems.Count == 0) && compilation.ReplaceSyntaxTree(tree, rewrittenTree).Emit(peStream, cancellationToken: cancellationToken).Success)
             return units;
 
         peStream.SetLength(0);
-        CollectCompileErrors(compilation, rewriter, units);
+        CollectCompileErrors(compilation, rewriter, units, cancellationToken);
         var good = units.Where(u => u.Problems.Count == 0).ToList();
         foreach (var bad in units.Where(u => u.Problems.Count > 0))
         {
@@ -270,7 +276,7 @@ internal static class ExpressionCompiler
         var emitted = units.Count == good.Count
             ? compilation.ReplaceSyntaxTree(tree, rewrittenTree)
             : compilation.ReplaceSyntaxTree(tree, tree.WithRootAndOptions(RemoveMethods((CompilationUnitSyntax)rewritten, keep), ParseOptions));
-        var emit = emitted.Emit(peStream);
+        var emit = emitted.Emit(peStream, cancellationToken: cancellationToken);
         if (emit.Success)
             return good;
         var message = string.Join("; ", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Take(3).Select(Describe));
@@ -311,9 +317,9 @@ internal static class ExpressionCompiler
     }
 
     /// <summary>The compile errors of the code as written, per expression, less the ones the rewriter removes.</summary>
-    private static void CollectCompileErrors(CSharpCompilation compilation, ExpressionRewriter rewriter, List<Unit> units)
+    private static void CollectCompileErrors(CSharpCompilation compilation, ExpressionRewriter rewriter, List<Unit> units, CancellationToken cancellationToken)
     {
-        foreach (var diagnostic in compilation.GetDiagnostics())
+        foreach (var diagnostic in compilation.GetDiagnostics(cancellationToken))
         {
             if (diagnostic.Severity != DiagnosticSeverity.Error || !diagnostic.Location.IsInSource)
                 continue;

@@ -18,9 +18,11 @@ namespace ApiGateway.Host.Expressions;
 /// <item><c>cert.Verify()</c>, <c>cert.VerifyNoRevocation()</c> (and their <c>?.</c> forms) → the gateway's checks, which
 /// use the chain built during the handshake instead of the system store and never block a request on the network
 /// more than once per connection.</item>
+/// <item>loops, gotos, yields, lambdas, local functions, sizes, Enumerable.Range/Repeat and regular expressions →
+/// counted against the expression's budget (ExpressionRewriter.Budget.cs).</item>
 /// </list>
 /// </summary>
-internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
+internal sealed partial class ExpressionRewriter : CSharpSyntaxRewriter
 {
     private const string X509Namespace = "System.Security.Cryptography.X509Certificates";
 
@@ -28,10 +30,12 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
     private static readonly ArgumentSyntax Gateway = Argument(IdentifierName(ExpressionCompiler.GatewayParameter));
 
     private readonly SemanticModel _model;
+    private readonly CancellationToken _cancellationToken;
 
-    public ExpressionRewriter(SemanticModel model)
+    public ExpressionRewriter(SemanticModel model, CancellationToken cancellationToken = default)
     {
         _model = model;
+        _cancellationToken = cancellationToken;
     }
 
     /// <summary>Spans (in the original tree) of X500DistinguishedName-vs-string comparisons: their CS0019 errors are expected and dropped.</summary>
@@ -82,6 +86,8 @@ internal sealed class ExpressionRewriter : CSharpSyntaxRewriter
             return lookup;
         var visited = (InvocationExpressionSyntax)base.VisitInvocationExpression(node)!;
         var method = _model.GetSymbolInfo(node).Symbol as IMethodSymbol;
+        if (BudgetedCall(visited, method) is { } budgeted)
+            return budgeted;
         if (StatefulPredicate(node, visited, method) is { } stateful)
             return stateful;
         var helper = VerifyHelper(method);

@@ -63,6 +63,7 @@ internal static class TypeAllowList
     private static readonly Dictionary<string, string> Denied = new(StringComparer.Ordinal)
     {
         ["System.Security.Cryptography.X509Certificates.X509Store"] = "it opens the operating system's certificate store",
+        ["ApiGateway.Host.Context.ExpressionBudget"] = "it is the gateway's own accounting of what an expression may do",
         ["System.Security.Cryptography.X509Certificates.X509Chain"] = "it downloads certificates and revocation lists; use Verify() or VerifyNoRevocation()",
         ["System.Linq.ParallelEnumerable"] = "it runs code on other threads",
         ["System.Linq.ParallelQuery"] = "it runs code on other threads",
@@ -136,6 +137,10 @@ internal static class TypeAllowList
         if (key == "System.Object" && name == "GetType")
             return null; // reported as System.Type through its return type
         if (key == "System.Text.Encoding" && name == "RegisterProvider")
+            return "it changes process-wide state";
+        if (key == "System.Linq.Enumerable" && name is "InfiniteSequence" or "Sequence")
+            return "it makes a sequence without a bound; use Enumerable.Range, which the gateway counts";
+        if (key == "System.Text.RegularExpressions.Regex" && name is "CacheSize")
             return "it changes process-wide state";
         if (NamespaceOf(containing) == "System.Security.Cryptography.X509Certificates")
         {

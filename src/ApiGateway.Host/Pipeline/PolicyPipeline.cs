@@ -146,9 +146,16 @@ internal sealed class PolicyPipeline
     {
         var step = context.State.CurrentStep;
         var where = step?.Where ?? "The policy";
-        var reason = ex is PolicyRuntimeException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+        var budget = ex is ExpressionBudgetExceededException or System.Text.RegularExpressions.RegexMatchTimeoutException;
+        var reason = ex switch
+        {
+            PolicyRuntimeException => ex.Message,
+            ExpressionBudgetExceededException => $"{ex.Message} (section {section.XmlName()})",
+            System.Text.RegularExpressions.RegexMatchTimeoutException => $"The expression exceeded its budget: a regular expression ran past the expression's deadline (ExpressionTimeoutMilliseconds) (section {section.XmlName()}).",
+            _ => $"{ex.GetType().Name}: {ex.Message}",
+        };
         Log.PolicyFailed(context.State.Snapshot.Services.Logger, where, context.State.ApiRoute.ApiId, reason);
-        var code = ex is PolicyRuntimeException ? "PolicyRuntimeFailure" : "ExpressionValueEvaluationFailure";
+        var code = budget ? "ExpressionBudgetExceeded" : ex is PolicyRuntimeException ? "PolicyRuntimeFailure" : "ExpressionValueEvaluationFailure";
         return new PipelineError(StatusCodes.Status500InternalServerError, code, $"{where} failed: {reason}", step?.ElementName ?? "policy", section);
     }
 

@@ -113,7 +113,9 @@ internal sealed class ConfigurationWatcher : IAsyncDisposable
                 _applied = fingerprint;
                 if (!retrying)
                     Log.ChangeDetected(_logger, _configurationPath);
-                var outcome = await _reload(token).ConfigureAwait(false);
+                var outcome = await ReloadUnlessSupersededAsync(fingerprint, token).ConfigureAwait(false);
+                if (outcome is null)
+                    continue; // a newer change arrived: the next turn builds it at once
                 _retries = outcome.Succeeded ? 0 : retrying ? _retries - 1 : RetriesAfterFailure;
                 var newFiles = !outcome.WatchedFiles.SequenceEqual(_files, StringComparer.Ordinal);
                 Watch(outcome.WatchedFiles);
@@ -127,6 +129,54 @@ internal sealed class ConfigurationWatcher : IAsyncDisposable
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 Log.WatcherFailed(_logger, _configurationPath, ex.Message, _pollInterval.TotalMilliseconds);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the reload of <paramref name="loading"/>, watching for changes meanwhile: when the configuration changes
+    /// again before the build is done, the build is abandoned (its cancellation stops the compiler) and null is
+    /// returned, so the newest configuration is always the one built next. A slow or pathological change can delay a
+    /// later one by one poll interval, never block it.
+    /// </summary>
+    private async Task<ReloadOutcome?> ReloadUnlessSupersededAsync(byte[] loading, CancellationToken token)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var reload = _reload(attempt.Token);
+        while (true)
+        {
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(token);
+            var signal = _signal.WaitAsync(_pollInterval, waiting.Token);
+            var done = await Task.WhenAny(reload, signal).ConfigureAwait(false);
+            if (done == reload)
+            {
+                await waiting.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    if (await signal.ConfigureAwait(false))
+                        _signal.Release(); // the change it saw belongs to the next turn
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    // The wait was only for this build.
+                }
+                return await reload.ConfigureAwait(false);
+            }
+            token.ThrowIfCancellationRequested();
+            if (!Fingerprint(_files).AsSpan().SequenceEqual(loading))
+            {
+                await attempt.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await reload.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    // Abandoned, as asked.
+                }
+                Log.ReloadSuperseded(_logger, _configurationPath);
+                _signal.Release(); // build the newer one now, not at the next tick
+                return null;
             }
         }
     }

@@ -35,7 +35,7 @@ internal sealed class GatewayRuntime
     /// <summary>Raised after a snapshot is swapped in.</summary>
     public event Action<GatewaySnapshot>? Activated;
 
-    public SnapshotBuildResult Build() => SnapshotBuilder.Build(ConfigurationPath, Services, Expressions);
+    public SnapshotBuildResult Build(CancellationToken cancellationToken = default) => SnapshotBuilder.Build(ConfigurationPath, Services, Expressions, cancellationToken);
 
     /// <summary>Swaps <paramref name="next"/> in; the replaced snapshot drains and releases its resources.</summary>
     public void Activate(GatewaySnapshot next)

@@ -49,16 +49,22 @@ internal sealed class SnapshotBuilder
     private readonly Dictionary<string, string> _caThumbprints = new(Ids.Comparer);
     private readonly Dictionary<string, BackendTarget> _backends = new(Ids.Comparer);
     private readonly List<string> _watched = [];
+    private readonly CancellationToken _cancellationToken;
 
-    private SnapshotBuilder(string configurationPath, GatewayServices services, ExpressionCache expressions)
+    private SnapshotBuilder(string configurationPath, GatewayServices services, ExpressionCache expressions, CancellationToken cancellationToken)
     {
+        _cancellationToken = cancellationToken;
         _configurationPath = Path.GetFullPath(configurationPath);
         _services = services;
         _expressions = expressions;
     }
 
-    public static SnapshotBuildResult Build(string configurationPath, GatewayServices services, ExpressionCache expressions) =>
-        new SnapshotBuilder(configurationPath, services, expressions).Run();
+    /// <summary>
+    /// Builds the snapshot of the configuration at <paramref name="configurationPath"/>. <paramref name="cancellationToken"/>
+    /// abandons the build (OperationCanceledException), as when a newer configuration supersedes this one.
+    /// </summary>
+    public static SnapshotBuildResult Build(string configurationPath, GatewayServices services, ExpressionCache expressions, CancellationToken cancellationToken = default) =>
+        new SnapshotBuilder(configurationPath, services, expressions, cancellationToken).Run();
 
     private SnapshotBuildResult Run()
     {
@@ -78,8 +84,9 @@ internal sealed class SnapshotBuilder
         var trust = LoadCaCertificates(configuration, store);
         var listeners = BuildListeners(configuration);
         BuildBackends(configuration, store);
-        var policies = ParsePolicies(configuration);
-        var expressions = CompileExpressions(policies);
+        var limits = (configuration.Service.Limits ?? new GatewayLimits()).Resolve();
+        var policies = ParsePolicies(configuration, limits);
+        var expressions = CompileExpressions(policies, limits);
 
         if (_errors.Count > 0 || policies.Global is null)
             return Failed(configuration, expressions, _errors.Distinct(StringComparer.Ordinal).ToList());
@@ -301,16 +308,24 @@ internal sealed class SnapshotBuilder
     /// <summary>Every expression of the revision and its compiled delegate.</summary>
     private sealed record CompiledPolicies(HashSet<ExpressionKey> Keys, IReadOnlyDictionary<ExpressionKey, CompiledExpression> Compiled, int CompiledNow);
 
-    private static ParsedPolicies ParsePolicies(GatewayConfiguration configuration)
+    /// <remarks>A policy over MaxPolicySize is not parsed at all (the validator reported it).</remarks>
+    private static ParsedPolicies ParsePolicies(GatewayConfiguration configuration, GatewayLimits limits)
     {
+        PolicyDocument? Parse(string text, PolicyScope scope) =>
+            ExpressionText.PolicySizeProblem(text.Length, limits) is null ? PolicyDocument.Parse(text, scope).Document : null;
         var apis = new Dictionary<string, PolicyDocument?>(Ids.Comparer);
         foreach (var (id, api) in configuration.Apis)
-            apis[id] = PolicyDocument.Parse(api.Policy, PolicyScope.Api).Document;
-        return new ParsedPolicies(PolicyDocument.Parse(configuration.Policy, PolicyScope.Global).Document, apis);
+            apis[id] = Parse(api.Policy, PolicyScope.Api);
+        return new ParsedPolicies(Parse(configuration.Policy, PolicyScope.Global), apis);
     }
 
     /// <summary>Compiles the expressions no earlier revision compiled; each problem becomes an error at its policy line.</summary>
-    private CompiledPolicies CompileExpressions(ParsedPolicies policies)
+    /// <remarks>
+    /// Expressions over MaxExpressionLength or MaxExpressionNesting never reach the compiler (the validator reported
+    /// them), and compiling the rest is bounded by ExpressionCompileTimeoutSeconds: a change that takes longer is
+    /// refused with every policy whose expressions were being compiled named, and the next change compiles as usual.
+    /// </remarks>
+    private CompiledPolicies CompileExpressions(ParsedPolicies policies, GatewayLimits limits)
     {
         var occurrences = new List<(ExpressionKey Key, PolicyExpression Expression, PolicyOwner Owner)>();
         if (policies.Global is { } global)
@@ -320,8 +335,23 @@ internal sealed class SnapshotBuilder
             if (document is not null)
                 Collect(document, PolicyOwner.Api(id), occurrences);
         }
+        occurrences.RemoveAll(o => ExpressionText.LimitProblem(o.Expression, limits) is not null);
         var keys = occurrences.Select(o => o.Key).ToHashSet();
-        var resolution = _expressions.Resolve(keys);
+        var timeout = TimeSpan.FromSeconds(limits.ExpressionCompileTimeoutSeconds ?? GatewayLimits.Defaults.ExpressionCompileTimeoutSeconds!.Value);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellationToken);
+        deadline.CancelAfter(timeout);
+        ExpressionResolution resolution;
+        try
+        {
+            resolution = _expressions.Resolve(keys, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!_cancellationToken.IsCancellationRequested)
+        {
+            var owners = string.Join(", ", occurrences.Select(o => o.Owner.Describe()).Distinct(StringComparer.Ordinal));
+            _errors.Add($"Compiling the policy expressions took longer than ExpressionCompileTimeoutSeconds ({timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), so this change is refused; they were in: {owners}. " +
+                "Simplify the expressions, or raise the limit with Set-GatewayLimit -ExpressionCompileTimeoutSeconds <seconds>.");
+            return new CompiledPolicies(keys, new Dictionary<ExpressionKey, CompiledExpression>(), 0);
+        }
         foreach (var (key, expression, owner) in occurrences)
         {
             if (!resolution.Problems.TryGetValue(key, out var problems))

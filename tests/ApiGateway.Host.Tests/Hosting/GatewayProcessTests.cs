@@ -12,7 +12,7 @@ namespace ApiGateway.Host.Tests.Hosting;
 /// </summary>
 public sealed class GatewayProcessTests
 {
-    private static string HostPath => Path.Combine(AppContext.BaseDirectory, "ApiGateway.Host.dll");
+    private static string HostPath => HostProcess.HostPath;
 
     private const string MockPolicy = """
         <policies>
@@ -240,7 +240,6 @@ public sealed class GatewayProcessTests
     }
 
     [UnixFact("SIGTERM is a Unix signal.")]
-
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Run_StopsGracefullyOnSigterm_AndRemovesItsStateFile()
     {
@@ -269,11 +268,10 @@ public sealed class GatewayProcessTests
         }
     }
 
-    [Fact]
+    [UnixFact("SIGHUP is a Unix signal.")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Run_ReloadsOnSighup_AndKeepsServing_ARefusedChangeIsReported()
     {
-        if (OperatingSystem.IsWindows())
-            return; // SIGHUP is a Unix signal
         await using var gateway = TestGateway.Create();
         gateway.AddApi("hello", "hello", policy: MockPolicy);
         var revision = gateway.Service.Read().Revision;
@@ -312,11 +310,10 @@ public sealed class GatewayProcessTests
         }
     }
 
-    [Fact]
+    [UnixFact("sd_notify is a Unix datagram socket.")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Run_UnderSystemd_NotifiesReadyOnceServing_AndStoppingOnSigterm()
     {
-        if (OperatingSystem.IsWindows())
-            return; // sd_notify is a Unix datagram socket
         await using var gateway = TestGateway.Create();
         gateway.AddApi("hello", "hello", policy: MockPolicy);
         // What systemd gives a Type=notify service: NOTIFY_SOCKET, a datagram socket it reads the service's state from.
@@ -366,17 +363,8 @@ public sealed class GatewayProcessTests
         return System.Text.Encoding.UTF8.GetString(buffer, 0, received);
     }
 
-    private static async Task<GatewayStateFile> WaitForStateFileAsync(string configurationPath, Process process)
-    {
-        var limit = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < limit && !process.HasExited)
-        {
-            if (GatewayStateFile.TryRead(configurationPath) is { } state && state.Pid == process.Id)
-                return state;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"The gateway (process {process.Id}, exited: {process.HasExited}) wrote no state file.");
-    }
+    private static Task<GatewayStateFile> WaitForStateFileAsync(string configurationPath, Process process) =>
+        HostProcess.WaitForStateFileAsync(configurationPath, process);
 
     private static async Task WaitForAsync(Func<bool> condition, string what)
     {
@@ -430,21 +418,7 @@ public sealed class GatewayProcessTests
         return output.Trim();
     }
 
-    private static Process StartHost(string[] arguments, Dictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(DotnetLocator.Find(HostPath, null))
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in environment ?? [])
-            start.Environment[name] = value;
-        start.ArgumentList.Add(HostPath);
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        return Process.Start(start)!;
-    }
+    private static Process StartHost(string[] arguments, Dictionary<string, string>? environment = null) => HostProcess.Start(arguments, environment);
 
     private static async Task<(int ExitCode, string Output)> RunHostAsync(string[] arguments, TimeSpan timeout)
     {

@@ -13,11 +13,13 @@ namespace ApiGateway.Host.Tests.Support;
 /// </summary>
 internal sealed class PipelineHarness : IAsyncDisposable
 {
-    private readonly GatewayServices _services = TestServices.Create();
+    private readonly GatewayServices _services;
     private GatewaySnapshot? _snapshot;
 
     private PipelineHarness()
     {
+        // What the pipeline logs lands in the gateway's collector (Gateway.Logs), as in a served request.
+        _services = TestServices.Create(Gateway.Logs.CreateFactory());
     }
 
     public TestGateway Gateway { get; } = TestGateway.Create();

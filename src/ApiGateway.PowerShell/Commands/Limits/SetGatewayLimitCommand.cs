@@ -7,7 +7,7 @@ namespace ApiGateway.PowerShell.Commands.Limits;
 
 /// <summary>
 /// <c>Set-GatewayLimit -RequestHeadersTimeoutSeconds 10 -MaxRequestBodySize 10MB ... [-Reset &lt;names&gt;]</c>: sets the
-/// connection and request limits of every listener (service-wide, in <c>service.limits</c>); what is not given keeps
+/// connection and request limits of every listener and the budgets of policy expressions (service-wide, in <c>service.limits</c>); what is not given keeps
 /// its value, <c>-Reset</c> returns limits to their defaults. One parameter per limit, named as in the file and in
 /// Get-GatewayLimit. Times are in seconds (not TimeSpan: a bare number bound to a TimeSpan is ticks).
 /// </summary>
@@ -69,6 +69,38 @@ public sealed class SetGatewayLimitCommand : GatewayCmdlet
     [Parameter]
     public int? Http2MaxStreamsPerConnection { get; set; }
 
+    /// <summary>Steps one policy expression may run (loop iterations, lambda calls, sequence elements).</summary>
+    [Parameter]
+    public long? ExpressionMaxSteps { get; set; }
+
+    /// <summary>How deep lambda and local-function calls may nest in one expression.</summary>
+    [Parameter]
+    public int? ExpressionMaxDepth { get; set; }
+
+    /// <summary>Bytes one expression may allocate.</summary>
+    [Parameter]
+    public long? ExpressionMaxAllocatedBytes { get; set; }
+
+    /// <summary>Milliseconds one expression may run.</summary>
+    [Parameter]
+    public double? ExpressionTimeoutMilliseconds { get; set; }
+
+    /// <summary>Characters of one policy expression.</summary>
+    [Parameter]
+    public int? MaxExpressionLength { get; set; }
+
+    /// <summary>How deep parentheses, brackets and braces may nest in one expression.</summary>
+    [Parameter]
+    public int? MaxExpressionNesting { get; set; }
+
+    /// <summary>Characters of one policy document.</summary>
+    [Parameter]
+    public int? MaxPolicySize { get; set; }
+
+    /// <summary>Seconds compiling a configuration's expressions may take.</summary>
+    [Parameter]
+    public double? ExpressionCompileTimeoutSeconds { get; set; }
+
     /// <summary>Limits to return to their defaults (names as Get-GatewayLimit shows them).</summary>
     [Parameter]
     [ArgumentCompleter(typeof(LimitNameCompleter))]
@@ -113,6 +145,14 @@ public sealed class SetGatewayLimitCommand : GatewayCmdlet
             (nameof(GatewayLimits.MinResponseDataRate), MinResponseDataRate),
             (nameof(GatewayLimits.DataRateGracePeriodSeconds), DataRateGracePeriodSeconds),
             (nameof(GatewayLimits.Http2MaxStreamsPerConnection), Http2MaxStreamsPerConnection),
+            (nameof(GatewayLimits.ExpressionMaxSteps), ExpressionMaxSteps),
+            (nameof(GatewayLimits.ExpressionMaxDepth), ExpressionMaxDepth),
+            (nameof(GatewayLimits.ExpressionMaxAllocatedBytes), ExpressionMaxAllocatedBytes),
+            (nameof(GatewayLimits.ExpressionTimeoutMilliseconds), ExpressionTimeoutMilliseconds),
+            (nameof(GatewayLimits.MaxExpressionLength), MaxExpressionLength),
+            (nameof(GatewayLimits.MaxExpressionNesting), MaxExpressionNesting),
+            (nameof(GatewayLimits.MaxPolicySize), MaxPolicySize),
+            (nameof(GatewayLimits.ExpressionCompileTimeoutSeconds), ExpressionCompileTimeoutSeconds),
         };
         return given.Where(g => g.Value is not null).ToDictionary(g => g.Name, g => g.Value!.Value, StringComparer.OrdinalIgnoreCase);
     }
