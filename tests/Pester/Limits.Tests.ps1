@@ -11,14 +11,19 @@ Describe 'Get-GatewayLimit' {
     It 'lists every limit at its default in a fresh configuration' {
         $limits = Get-GatewayLimit -Context $Context
 
-        $limits.Count | Should -Be 12
+        $limits.Count | Should -Be 20
         $limits | Where-Object { -not $_.IsDefault } | Should -BeNullOrEmpty
         ($limits | Where-Object Name -eq 'RequestHeadersTimeoutSeconds').Value | Should -Be 15
         ($limits | Where-Object Name -eq 'MaxConcurrentConnections').RequiresRestart | Should -BeTrue
+        ($limits | Where-Object Name -eq 'ExpressionMaxSteps').Value | Should -Be 1000000
+        ($limits | Where-Object Name -eq 'ExpressionMaxDepth').Value | Should -Be 64
+        ($limits | Where-Object Name -eq 'ExpressionMaxAllocatedBytes').Value | Should -Be 16MB
+        ($limits | Where-Object Name -eq 'ExpressionTimeoutMilliseconds').Value | Should -Be 100
+        ($limits | Where-Object Name -eq 'MaxExpressionNesting').Value | Should -Be 100
     }
 
     It 'selects limits by wildcard' {
-        (Get-GatewayLimit -Context $Context -Name *Timeout*).Name | Should -Be @('TlsHandshakeTimeoutSeconds', 'RequestHeadersTimeoutSeconds', 'KeepAliveTimeoutSeconds')
+        (Get-GatewayLimit -Context $Context -Name *Timeout*).Name | Should -Be @('TlsHandshakeTimeoutSeconds', 'RequestHeadersTimeoutSeconds', 'KeepAliveTimeoutSeconds', 'ExpressionTimeoutMilliseconds', 'ExpressionCompileTimeoutSeconds')
     }
 
     It 'names an unknown limit: GetGatewayLimitNotFound' {
@@ -91,5 +96,33 @@ Describe 'Set-GatewayLimit' {
         Set-GatewayLimit -Context $Context -MaxRequestHeaderCount 50 -WhatIf
 
         Get-Content -Raw -LiteralPath $Context.ConfigurationPath | Should -Be $before
+    }
+
+    It 'refuses a policy whose expression nests deeper than MaxExpressionNesting where it is written, and keeps the old policy' {
+        New-GatewayApi -Context $Context -ApiId orders -Path orders -ServiceUrl 'https://orders.internal/' | Out-Null
+        $before = (Get-GatewayPolicy -Context $Context -ApiId orders).Policy
+        $deep = ('(' * 150) + 'true' + (')' * 150)
+        $err = $null
+
+        Set-GatewayPolicy -Context $Context -ApiId orders -Policy "<policies><inbound><choose><when condition=`"@($deep)`"><return-response /></when></choose></inbound></policies>" -ErrorAction SilentlyContinue -ErrorVariable err
+
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SetGatewayPolicyInvalid,*'
+        "$($err[0])" | Should -BeLike '*MaxExpressionNesting (100)*Set-GatewayLimit -MaxExpressionNesting*'
+        (Get-GatewayPolicy -Context $Context -ApiId orders).Policy | Should -Be $before
+    }
+
+    It 'accepts that policy once the limit is raised, and refuses to lower the limit under a policy already saved' {
+        New-GatewayApi -Context $Context -ApiId orders -Path orders -ServiceUrl 'https://orders.internal/' | Out-Null
+        $deep = ('(' * 150) + 'true' + (')' * 150)
+        Set-GatewayLimit -Context $Context -MaxExpressionNesting 200
+
+        Set-GatewayPolicy -Context $Context -ApiId orders -Policy "<policies><inbound><choose><when condition=`"@($deep)`"><return-response /></when></choose></inbound></policies>"
+        $saved = Get-Content -Raw -LiteralPath $Context.ConfigurationPath
+        $err = $null
+        Set-GatewayLimit -Context $Context -MaxExpressionNesting 100 -ErrorAction SilentlyContinue -ErrorVariable err
+
+        $err | Should -Not -BeNullOrEmpty
+        "$($err[0])" | Should -BeLike "*'orders'*MaxExpressionNesting*"
+        Get-Content -Raw -LiteralPath $Context.ConfigurationPath | Should -Be $saved
     }
 }

@@ -64,12 +64,15 @@ public class ReloadBenchmarks
     }
 
     [Benchmark]
+    [Target(500_000_000, Where = "Apis=1000")]
     public int CompileAll() => Build(new ExpressionCache());
 
     [Benchmark]
+    [Target(500_000_000, Where = "Apis=1000")]
     public int CompileAllDistinct() => Build(new ExpressionCache(), _distinctPath);
 
     [Benchmark]
+    [Target(500_000_000, Where = "Apis=1000")]
     public int Reload() => Build(_warm);
 
     [IterationSetup(Target = nameof(ReloadOneApiChanged))]
@@ -80,6 +83,7 @@ public class ReloadBenchmarks
     }
 
     [Benchmark]
+    [Target(500_000_000, Where = "Apis=1000")]
     public int ReloadOneApiChanged() => Build(_warm);
 
     private GatewayService CreateConfiguration(string path, bool distinct)

@@ -77,18 +77,21 @@ public class StoreBenchmarks
     private static string Id(int i) => "partner-" + i.ToString("D5", System.Globalization.CultureInfo.InvariantCulture);
 
     [Benchmark]
+    [Target(200_000_000, Where = "Certificates=10000")]
     public string Add() => _service.AddCertificate("new-partner", CertificateInput.FromPemFile(_newCertificate)).Value.Thumbprint;
 
     [IterationCleanup(Target = nameof(Add))]
     public void RemoveAdded() => _service.RemoveCertificate("new-partner");
 
     [Benchmark]
+    [Target(200_000_000, Where = "Certificates=10000")]
     public string Get() => _service.GetCertificate(Id(_next++ % Certificates)).Thumbprint;
 
     [IterationSetup(Target = nameof(Remove))]
     public void AddToRemove() => _service.AddCertificate("new-partner", CertificateInput.FromPemFile(_newCertificate));
 
     [Benchmark]
+    [Target(200_000_000, Where = "Certificates=10000")]
     public string Remove() => _service.RemoveCertificate("new-partner").Thumbprint;
 
     private static X509Certificate2 Issue(X509Certificate2 ca, ECDsa key, string subject)

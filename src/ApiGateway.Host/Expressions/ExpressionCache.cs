@@ -3,8 +3,10 @@ namespace ApiGateway.Host.Expressions;
 /// <summary>
 /// Compiled expressions by kind and code, kept across reloads: a new revision compiles only the expressions it
 /// does not share with the revision before (all of them in one compilation), and drops the ones no longer used.
+/// The gateway's cache always instruments expressions with their budget; <c>budget</c> false is for the benchmark
+/// that measures its cost.
 /// </summary>
-internal sealed class ExpressionCache
+internal sealed class ExpressionCache(bool budget = true)
 {
     private readonly Dictionary<ExpressionKey, CompiledExpression> _compiled = [];
     private readonly Lock _lock = new();
@@ -25,7 +27,7 @@ internal sealed class ExpressionCache
         lock (_lock)
         {
             var missing = keys.Where(k => !_compiled.ContainsKey(k)).ToList();
-            var result = ExpressionCompiler.Compile(missing, cancellationToken);
+            var result = ExpressionCompiler.Compile(missing, budget, cancellationToken);
             foreach (var (key, compiled) in result.Compiled)
                 _compiled[key] = compiled;
             var resolved = new Dictionary<ExpressionKey, CompiledExpression>();

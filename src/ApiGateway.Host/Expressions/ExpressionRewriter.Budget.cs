@@ -31,6 +31,8 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitMethodDeclaration(MethodDeclarationSyntax node)
     {
+        if (!_budget)
+            return base.VisitMethodDeclaration(node);
         _cancellationToken.ThrowIfCancellationRequested();
         var outer = _instrumented;
         _instrumented = false;
@@ -67,36 +69,48 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitWhileStatement(WhileStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitWhileStatement(node);
         var visited = (WhileStatementSyntax)base.VisitWhileStatement(node)!;
         return visited.WithStatement(Stepped(visited.Statement));
     }
 
     public override SyntaxNode? VisitDoStatement(DoStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitDoStatement(node);
         var visited = (DoStatementSyntax)base.VisitDoStatement(node)!;
         return visited.WithStatement(Stepped(visited.Statement));
     }
 
     public override SyntaxNode? VisitForStatement(ForStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitForStatement(node);
         var visited = (ForStatementSyntax)base.VisitForStatement(node)!;
         return visited.WithStatement(Stepped(visited.Statement));
     }
 
     public override SyntaxNode? VisitForEachStatement(ForEachStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitForEachStatement(node);
         var visited = (ForEachStatementSyntax)base.VisitForEachStatement(node)!;
         return visited.WithStatement(Stepped(visited.Statement));
     }
 
     public override SyntaxNode? VisitForEachVariableStatement(ForEachVariableStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitForEachVariableStatement(node);
         var visited = (ForEachVariableStatementSyntax)base.VisitForEachVariableStatement(node)!;
         return visited.WithStatement(Stepped(visited.Statement));
     }
 
     public override SyntaxNode? VisitGotoStatement(GotoStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitGotoStatement(node);
         var visited = (StatementSyntax)base.VisitGotoStatement(node)!;
         _instrumented = true;
         return Block(StepStatement, visited.WithoutLeadingTrivia()).WithTriviaFrom(node);
@@ -104,6 +118,8 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitYieldStatement(YieldStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitYieldStatement(node);
         var visited = (StatementSyntax)base.VisitYieldStatement(node)!;
         _instrumented = true;
         return Block(StepStatement, visited.WithoutLeadingTrivia()).WithTriviaFrom(node);
@@ -111,24 +127,32 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitSimpleLambdaExpression(SimpleLambdaExpressionSyntax node)
     {
+        if (!_budget)
+            return base.VisitSimpleLambdaExpression(node);
         var visited = (SimpleLambdaExpressionSyntax)base.VisitSimpleLambdaExpression(node)!;
         return WithBudgetedBody(visited, ReturnsVoid(node), visited.Block, visited.ExpressionBody, (b) => visited.WithExpressionBody(null).WithBlock(b));
     }
 
     public override SyntaxNode? VisitParenthesizedLambdaExpression(ParenthesizedLambdaExpressionSyntax node)
     {
+        if (!_budget)
+            return base.VisitParenthesizedLambdaExpression(node);
         var visited = (ParenthesizedLambdaExpressionSyntax)base.VisitParenthesizedLambdaExpression(node)!;
         return WithBudgetedBody(visited, ReturnsVoid(node), visited.Block, visited.ExpressionBody, (b) => visited.WithExpressionBody(null).WithBlock(b));
     }
 
     public override SyntaxNode? VisitAnonymousMethodExpression(AnonymousMethodExpressionSyntax node)
     {
+        if (!_budget)
+            return base.VisitAnonymousMethodExpression(node);
         var visited = (AnonymousMethodExpressionSyntax)base.VisitAnonymousMethodExpression(node)!;
         return WithBudgetedBody(visited, ReturnsVoid(node), visited.Block, null, (b) => visited.WithBlock(b));
     }
 
     public override SyntaxNode? VisitLocalFunctionStatement(LocalFunctionStatementSyntax node)
     {
+        if (!_budget)
+            return base.VisitLocalFunctionStatement(node);
         var visited = (LocalFunctionStatementSyntax)base.VisitLocalFunctionStatement(node)!;
         // An iterator's body runs later, one MoveNext at a time: its yields and loops are counted; entry and exit would
         // not pair up.
@@ -141,6 +165,8 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitArgument(ArgumentSyntax node)
     {
+        if (!_budget)
+            return base.VisitArgument(node);
         var visited = (ArgumentSyntax)base.VisitArgument(node)!;
         if (node.Parent?.Parent is not { } call || _model.GetSymbolInfo(call).Symbol is not IMethodSymbol method)
             return visited;
@@ -163,6 +189,8 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitArrayCreationExpression(ArrayCreationExpressionSyntax node)
     {
+        if (!_budget)
+            return base.VisitArrayCreationExpression(node);
         var visited = (ArrayCreationExpressionSyntax)base.VisitArrayCreationExpression(node)!;
         var elementBytes = _model.GetTypeInfo(node).Type is IArrayTypeSymbol array ? ElementBytes(array.ElementType) : 8;
         // The dimensions of one array multiply: ArrayLength checks the first against the budget, and each further one
@@ -178,6 +206,8 @@ internal sealed partial class ExpressionRewriter
 
     public override SyntaxNode? VisitObjectCreationExpression(ObjectCreationExpressionSyntax node)
     {
+        if (!_budget)
+            return base.VisitObjectCreationExpression(node);
         var visited = (ObjectCreationExpressionSyntax)base.VisitObjectCreationExpression(node)!;
         return _model.GetSymbolInfo(node).Symbol is IMethodSymbol constructor && WithMatchTimeout(constructor, visited.ArgumentList) is { } arguments
             ? visited.WithArgumentList(arguments)
@@ -190,7 +220,7 @@ internal sealed partial class ExpressionRewriter
     /// </summary>
     private InvocationExpressionSyntax? BudgetedCall(InvocationExpressionSyntax visited, IMethodSymbol? method)
     {
-        if (method is null)
+        if (method is null || !_budget)
             return null;
         if (method is { IsStatic: true, Name: "Range" or "Repeat" } && IsEnumerable(method.ContainingType)
             && visited.Expression is MemberAccessExpressionSyntax access)

@@ -31,11 +31,13 @@ internal sealed partial class ExpressionRewriter : CSharpSyntaxRewriter
 
     private readonly SemanticModel _model;
     private readonly CancellationToken _cancellationToken;
+    private readonly bool _budget;
 
-    public ExpressionRewriter(SemanticModel model, CancellationToken cancellationToken = default)
+    public ExpressionRewriter(SemanticModel model, bool budget = true, CancellationToken cancellationToken = default)
     {
         _model = model;
         _cancellationToken = cancellationToken;
+        _budget = budget;
     }
 
     /// <summary>Spans (in the original tree) of X500DistinguishedName-vs-string comparisons: their CS0019 errors are expected and dropped.</summary>
