@@ -106,7 +106,7 @@ targets = {
         "first request. `FirstRequest` is the first request on a new connection (nothing cached, every identity matched), including "
         "the handshake's validation callback. `Budget` False compiles the same policies without the expression budget's "
         "instrumentation (the gateway never does): `Cost of Budget` is the difference (goal: ≤ 5 % or 20 ns, whichever is larger, "
-        "and no allocation). Every time column is the mean unless it says Median; `CI99.9%` bounds are of the mean; `Target` is met "
+        "and no allocation). Every time column is the mean unless it says Median; `Target` shows the 99.9 % confidence interval of the mean and is met "
         "or MISSED only when the whole interval is on one side of the goal.",
     "ReloadBenchmarks": "Loading configurations of 10, 100 and 1,000 APIs with policy expressions (target: ≤ 500 ms for a reload at 1,000). "
         "`CompileAll`: every expression compiled anew, the APIs' expressions differing in their strings (thumbprint, name), which "

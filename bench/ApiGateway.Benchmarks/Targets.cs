@@ -42,7 +42,7 @@ public sealed class TargetColumn : IColumn
     public int PriorityInCategory => 0;
     public bool IsNumeric => false;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "the stated goal and whether the 99.9% confidence interval shows it met, MISSED, or is unsure (spans the goal)";
+    public string Legend => "the stated goal, the 99.9% confidence interval of the mean, and whether the 99.9% confidence interval shows it met, MISSED, or is unsure (spans the goal)";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, summary.Style);
 
@@ -53,7 +53,7 @@ public sealed class TargetColumn : IColumn
             return string.Empty;
         var interval = statistics.ConfidenceInterval;
         var verdict = interval.Upper <= target.Maximum ? "met" : interval.Lower > target.Maximum ? "**MISSED**" : "unsure";
-        return $"≤ {Time(target.Maximum)}: {verdict}";
+        return $"≤ {Time(target.Maximum)}: {verdict} (CI {Time(interval.Lower)} – {Time(interval.Upper)})";
     }
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;

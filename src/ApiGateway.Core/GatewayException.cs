@@ -4,7 +4,7 @@ namespace ApiGateway.Core;
 /// What kind of failure a <see cref="GatewayException"/> reports. The PowerShell layer maps each value to one
 /// <c>System.Management.Automation.ErrorCategory</c>; the names follow that enum where it has a match.
 /// </summary>
-public enum GatewayErrorCategory
+internal enum GatewayErrorCategory
 {
     /// <summary>An id, file or entry does not exist (ObjectNotFound).</summary>
     NotFound,
@@ -36,7 +36,7 @@ public enum GatewayErrorCategory
 /// (<c>CertificateInUse</c>) follows and cmdlets build their own (<c>RemoveGatewayCertificateInUse</c>); a
 /// <see cref="Category"/>; and a message that names the thing and the fix.
 /// </summary>
-public class GatewayException : Exception
+internal class GatewayException : Exception
 {
     public GatewayException(string subject, string condition, GatewayErrorCategory category, string message, object? target = null, Exception? inner = null)
         : base(message, inner)

@@ -8,7 +8,7 @@ namespace ApiGateway.Core;
 /// without regard to case, as <c>-CertificateId 'backend-*'</c> expects. Implemented here because Core does not
 /// load System.Management.Automation.
 /// </summary>
-public sealed class Wildcard
+internal sealed class Wildcard
 {
     private readonly Regex _regex;
 

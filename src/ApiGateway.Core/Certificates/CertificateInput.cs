@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace ApiGateway.Core.Certificates;
 
 /// <summary>The forms a certificate can be given in.</summary>
-public enum CertificateInputKind
+internal enum CertificateInputKind
 {
     /// <summary>A PFX (PKCS#12) file.</summary>
     PfxFile,
@@ -26,7 +26,7 @@ public enum CertificateInputKind
 /// Where to take a certificate from, for adding or replacing one. Passwords are <see cref="SecureString"/>s; the
 /// span overloads copy the characters into one at once so no <see cref="string"/> ever holds them.
 /// </summary>
-public sealed class CertificateInput
+internal sealed class CertificateInput
 {
     private CertificateInput(CertificateInputKind kind)
     {

@@ -11,7 +11,7 @@ namespace ApiGateway.Core.Certificates;
 /// fail: a missing file, a wrong or missing password, content that is not PFX/PEM/DER, a damaged file, a key that
 /// does not belong to the certificate, a key that may not be exported, a store entry that is not there.
 /// </summary>
-public static class CertificateLoader
+internal static class CertificateLoader
 {
     private const int WrongPasswordHResult = unchecked((int)0x80070056);
 

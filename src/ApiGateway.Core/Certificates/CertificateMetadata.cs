@@ -5,7 +5,7 @@ using ApiGateway.Core.Configuration;
 namespace ApiGateway.Core.Certificates;
 
 /// <summary>Reads what the configuration records about a certificate.</summary>
-public static class CertificateMetadata
+internal static class CertificateMetadata
 {
     /// <summary>The metadata of <paramref name="certificate"/> as a configuration entry of the given source.</summary>
     public static CertificateEntry ToEntry(X509Certificate2 certificate, CertificateSource source)

@@ -19,7 +19,7 @@ namespace ApiGateway.Core.Certificates;
 /// (thumbprint) or a fresh random name, so a new blob is complete before the configuration that refers to it is
 /// written, and the old one is removed only after (<see cref="DeleteUnreferenced"/>). Decrypted material lives in memory only.
 /// </summary>
-public sealed class CertificateStore
+internal sealed class CertificateStore
 {
     private static readonly byte[] Magic = "AGW1"u8.ToArray();
     private const int NonceSize = 12;

@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace ApiGateway.Core.Certificates;
 
 /// <summary>A certificate with its private key (when there is one) and the rest of its chain, in memory.</summary>
-public sealed class LoadedCertificate : IDisposable
+internal sealed class LoadedCertificate : IDisposable
 {
     internal LoadedCertificate(X509Certificate2 leaf, X509Certificate2Collection extra)
     {

@@ -7,7 +7,7 @@ namespace ApiGateway.Core.Certificates;
 /// Passwords and other secrets travel as <see cref="SecureString"/> (what PowerShell's <c>Read-Host -AsSecureString</c>
 /// and <c>ConvertTo-SecureString</c> give) and are only ever opened into a char buffer that is wiped after use.
 /// </summary>
-public static class Secrets
+internal static class Secrets
 {
     /// <summary>A read-only <see cref="SecureString"/> holding <paramref name="chars"/>.</summary>
     public static SecureString ToSecureString(ReadOnlySpan<char> chars)

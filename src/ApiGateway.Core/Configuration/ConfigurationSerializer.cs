@@ -13,7 +13,7 @@ namespace ApiGateway.Core.Configuration;
 /// newline, properties in declaration order, maps sorted by id, dates as ISO 8601 UTC, policies as arrays of lines.
 /// Reading what it wrote and writing it again gives the same bytes.
 /// </summary>
-public static class ConfigurationSerializer
+internal static class ConfigurationSerializer
 {
     private static readonly JsonSerializerOptions WriteOptions = CreateOptions(JsonUnmappedMemberHandling.Disallow);
     private static readonly JsonSerializerOptions StrictReadOptions = CreateOptions(JsonUnmappedMemberHandling.Disallow);
@@ -287,7 +287,7 @@ public static class ConfigurationSerializer
 /// Multi-line text (policy XML) written as an array of lines, so the file stays legible and diffs line by line.
 /// Reads either that array or a plain string.
 /// </summary>
-public sealed class MultilineTextConverter : JsonConverter<string>
+internal sealed class MultilineTextConverter : JsonConverter<string>
 {
     public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {

@@ -9,7 +9,7 @@ namespace ApiGateway.Core.Configuration;
 /// revision just before the new file is renamed over the old one. A file that cannot be parsed is never
 /// overwritten, and one written by a newer schema is never written.
 /// </summary>
-public sealed class ConfigurationStore
+internal sealed class ConfigurationStore
 {
     private const int MaxConcurrentEditRetries = 5;
 
@@ -220,4 +220,4 @@ public sealed class ConfigurationStore
 /// <param name="Before">The configuration the change was applied to.</param>
 /// <param name="After">The configuration now in the file.</param>
 /// <param name="Written">False when the change changed nothing and the file was left alone.</param>
-public sealed record ConfigurationChange(GatewayConfiguration Before, GatewayConfiguration After, bool Written);
+internal sealed record ConfigurationChange(GatewayConfiguration Before, GatewayConfiguration After, bool Written);

@@ -9,7 +9,7 @@ namespace ApiGateway.Core.Configuration;
 /// the gateway refuses to start (or reload) with any of them, and lists them all at once; the management
 /// operations refuse a change that would add one.
 /// </summary>
-public static class ConfigurationValidator
+internal static class ConfigurationValidator
 {
     /// <summary>Every problem of <paramref name="configuration"/>; empty when it is valid.</summary>
     public static IReadOnlyList<string> Validate(GatewayConfiguration configuration)
@@ -186,7 +186,7 @@ public static class ConfigurationValidator
 }
 
 /// <summary>API path rules.</summary>
-public static class ApiPaths
+internal static class ApiPaths
 {
     public const string Rule = "a path is empty (the root) or segments of letters, digits and - . _ ~ separated by '/', without leading or trailing '/'";
 

@@ -10,7 +10,7 @@ namespace ApiGateway.Core.Configuration;
 /// (<c>with</c>), and <see cref="ConfigurationStore"/> writes it with <see cref="Revision"/> one higher.
 /// Maps are keyed by id, compared without regard to case, and written in sorted order so the file diffs well.
 /// </summary>
-public sealed record GatewayConfiguration
+internal sealed record GatewayConfiguration
 {
     /// <summary>The newest schema this version reads and writes.</summary>
     public const int CurrentSchemaVersion = 1;
@@ -65,7 +65,7 @@ public sealed record GatewayConfiguration
 }
 
 /// <summary>The service: its name and the hostnames the gateway listens on.</summary>
-public sealed record ServiceSettings
+internal sealed record ServiceSettings
 {
     /// <summary>A name for people; shown by the cmdlets and the gateway's status.</summary>
     public string Name { get; init; } = "apigateway";
@@ -78,7 +78,7 @@ public sealed record ServiceSettings
 }
 
 /// <summary>An HTTPS listener: host name (for SNI and the status), port, server certificate and client-certificate mode.</summary>
-public sealed record HostnameEntry
+internal sealed record HostnameEntry
 {
     /// <summary>DNS name clients use; unique, compared without regard to case.</summary>
     public required string HostName { get; init; }
@@ -117,7 +117,7 @@ public enum CertificateSource
 }
 
 /// <summary>Public metadata of a certificate. The certificate and its key live in the certificate store or the linked source.</summary>
-public sealed record CertificateEntry
+internal sealed record CertificateEntry
 {
     /// <summary>SHA-1 thumbprint, upper-case hex, as <c>X509Certificate2.Thumbprint</c> and APIM show it.</summary>
     public required string Thumbprint { get; init; }
@@ -172,7 +172,7 @@ public enum CaStoreName
 }
 
 /// <summary>A CA certificate (public only) trusted for client-certificate chain validation.</summary>
-public sealed record CaCertificateEntry
+internal sealed record CaCertificateEntry
 {
     public required string Thumbprint { get; init; }
     public required string Subject { get; init; }
@@ -195,7 +195,7 @@ public enum BackendProtocol
 }
 
 /// <summary>A backend: where an API forwards to, how the gateway checks its TLS certificate and what credentials it presents.</summary>
-public sealed record BackendEntry
+internal sealed record BackendEntry
 {
     /// <summary>Absolute http or https URL.</summary>
     public required string Url { get; init; }
@@ -214,7 +214,7 @@ public sealed record BackendEntry
 }
 
 /// <summary>Server-certificate checks toward a backend. The two switches are independent.</summary>
-public sealed record BackendTls
+internal sealed record BackendTls
 {
     /// <summary>Require the backend's certificate chain to build to a trusted root.</summary>
     public bool ValidateCertificateChain { get; init; } = true;
@@ -224,7 +224,7 @@ public sealed record BackendTls
 }
 
 /// <summary>What the gateway presents to a backend.</summary>
-public sealed record BackendCredentials
+internal sealed record BackendCredentials
 {
     /// <summary>Client certificates (ids in <see cref="GatewayConfiguration.Certificates"/>) presented in the TLS handshake.</summary>
     public ImmutableArray<string> CertificateIds { get; init; } = [];
@@ -243,7 +243,7 @@ public sealed record BackendCredentials
 }
 
 /// <summary>An Authorization header for a backend. The parameter is a secret: it is kept encrypted in the certificate store.</summary>
-public sealed record BackendAuthorization
+internal sealed record BackendAuthorization
 {
     /// <summary>Scheme, e.g. <c>Basic</c> or <c>Bearer</c>.</summary>
     public required string Scheme { get; init; }
@@ -253,7 +253,7 @@ public sealed record BackendAuthorization
 }
 
 /// <summary>An API: a path under the gateway, where it forwards, and its policy.</summary>
-public sealed record ApiEntry
+internal sealed record ApiEntry
 {
     private readonly string? _policy;
 
@@ -297,7 +297,7 @@ public sealed record ApiEntry
 }
 
 /// <summary>The default policies APIM starts from.</summary>
-public static class PolicyTemplates
+internal static class PolicyTemplates
 {
     /// <summary>The global policy of a new configuration: forward every request.</summary>
     public const string Global = """

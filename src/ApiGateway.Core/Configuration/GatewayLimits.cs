@@ -11,7 +11,7 @@ namespace ApiGateway.Core.Configuration;
 /// file shows only what an operator chose. <see cref="Catalog"/> describes each limit (range, unit, default, whether a
 /// change needs a restart), for the validator, the cmdlets and the documentation alike.
 /// </summary>
-public sealed record GatewayLimits
+internal sealed record GatewayLimits
 {
     /// <summary>Open connections per listener, TLS handshakes included; beyond it new connections are closed at once.</summary>
     public int? MaxConcurrentConnections { get; init; }
@@ -197,7 +197,7 @@ public sealed record GatewayLimits
 }
 
 /// <summary>One limit of <see cref="GatewayLimits"/>: its name (the JSON property, in PascalCase), unit, range and default.</summary>
-public sealed class GatewayLimitDescriptor
+internal sealed class GatewayLimitDescriptor
 {
     private readonly Func<GatewayLimits, double?> _get;
     private readonly Func<GatewayLimits, double?, GatewayLimits> _with;

@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace ApiGateway.Core.Configuration;
 
 /// <summary>Rules for the ids of certificates, backends and APIs, and the maps keyed by them.</summary>
-public static partial class Ids
+internal static partial class Ids
 {
     /// <summary>Ids compare without regard to case (as in APIM), and maps are sorted by that comparer.</summary>
     public static StringComparer Comparer { get; } = StringComparer.OrdinalIgnoreCase;

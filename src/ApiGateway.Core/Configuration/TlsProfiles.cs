@@ -21,7 +21,7 @@ public enum TlsProfile
 }
 
 /// <summary>The cipher suites of the profiles, by their IANA names (as <see cref="TlsCipherSuite"/> spells them).</summary>
-public static class TlsProfiles
+internal static class TlsProfiles
 {
     /// <summary>
     /// Mozilla intermediate (guidelines 5.7) without the DHE suites: every client that has TLS 1.2 with AEAD has ECDHE

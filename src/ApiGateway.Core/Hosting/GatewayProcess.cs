@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 namespace ApiGateway.Core.Hosting;
 
 /// <summary>How <see cref="GatewayProcess.Start"/> starts the gateway. Every property is optional.</summary>
-public sealed record GatewayStartOptions
+internal sealed record GatewayStartOptions
 {
     /// <summary>The gateway host, <c>ApiGateway.Host.dll</c>. Default: <see cref="GatewayProcess.DefaultHostPath"/>.</summary>
     public string? HostPath { get; init; }
@@ -61,7 +61,7 @@ public sealed record GatewayStopResult
 /// stops it gracefully through that endpoint (killing it only after a timeout), and reports its state from the
 /// state file beside the configuration plus the endpoint.
 /// </summary>
-public static class GatewayProcess
+internal static class GatewayProcess
 {
     private const int EarlyOutputLines = 200;
 

@@ -9,7 +9,7 @@ namespace ApiGateway.Core.Hosting;
 /// atomic rename) once the gateway listens, rewritten when its listeners change, and removed when it stops
 /// gracefully. A file whose process is gone is stale: <see cref="GatewayProcess"/> reports "not running" for it.
 /// </summary>
-public sealed record GatewayStateFile
+internal sealed record GatewayStateFile
 {
     /// <summary>Process id of the gateway.</summary>
     public int Pid { get; init; }

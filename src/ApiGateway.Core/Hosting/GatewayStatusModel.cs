@@ -20,7 +20,7 @@ public enum GatewayState
 /// What the running gateway answers on its status endpoint (<c>GET /status</c>, bound to 127.0.0.1): the host
 /// writes it and <see cref="GatewayProcess"/> reads it, so both sides share this one definition.
 /// </summary>
-public sealed record GatewayStatusDocument
+internal sealed record GatewayStatusDocument
 {
     /// <summary>Process id of the gateway.</summary>
     public int Pid { get; init; }

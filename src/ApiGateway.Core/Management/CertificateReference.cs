@@ -77,7 +77,7 @@ public sealed record CertificateReference
 /// Every certificate reference in a configuration, found in one pass (policies parsed once), so that "is it in
 /// use", "what uses it" and "remove unless used" stay fast with thousands of certificates.
 /// </summary>
-public sealed partial class ReferenceIndex
+internal sealed partial class ReferenceIndex
 {
     private readonly Dictionary<string, List<CertificateReference>> _byId = new(Ids.Comparer);
     private readonly Dictionary<string, List<CertificateReference>> _byThumbprint = new(StringComparer.OrdinalIgnoreCase);

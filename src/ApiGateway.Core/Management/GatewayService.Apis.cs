@@ -5,7 +5,7 @@ using ApiGateway.Core.Policies;
 namespace ApiGateway.Core.Management;
 
 /// <summary>What New-/Set-GatewayApi give: null means "not given".</summary>
-public sealed record ApiDefinition
+internal sealed record ApiDefinition
 {
     public string? ApiId { get; init; }
     public string? DisplayName { get; init; }
@@ -29,7 +29,7 @@ public sealed record ApiDefinition
     public IReadOnlyList<ApiProtocol>? Protocols { get; init; }
 }
 
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     private const string ListApis = "Get-GatewayApi";
 

@@ -5,7 +5,7 @@ using ApiGateway.Core.Configuration;
 namespace ApiGateway.Core.Management;
 
 /// <summary>What New-/Set-GatewayBackend give: null means "not given" (New: the default; Set: unchanged).</summary>
-public sealed record BackendDefinition
+internal sealed record BackendDefinition
 {
     public string? BackendId { get; init; }
     public string? Url { get; init; }
@@ -25,7 +25,7 @@ public sealed record BackendDefinition
     public bool RemoveCredentials { get; init; }
 }
 
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     private const string ListBackends = "Get-GatewayBackend";
 

@@ -4,7 +4,7 @@ using ApiGateway.Core.Configuration;
 
 namespace ApiGateway.Core.Management;
 
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     private const string ListCaCertificates = "Get-GatewayCaCertificate";
 

@@ -6,7 +6,7 @@ using ApiGateway.Core.Configuration;
 namespace ApiGateway.Core.Management;
 
 /// <summary>Filters of <see cref="GatewayService.GetCertificates"/>.</summary>
-public sealed record CertificateQuery
+internal sealed record CertificateQuery
 {
     /// <summary>Id, wildcards allowed; null: all.</summary>
     public string? CertificateId { get; init; }
@@ -18,7 +18,7 @@ public sealed record CertificateQuery
     public bool? InUse { get; init; }
 }
 
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     private const string ListCertificates = "Get-GatewayCertificate";
 

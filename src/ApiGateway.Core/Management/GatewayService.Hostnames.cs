@@ -3,7 +3,7 @@ using ApiGateway.Core.Configuration;
 namespace ApiGateway.Core.Management;
 
 /// <summary>What Set-GatewayHostname gives: null means "not given" (new: the default; existing: unchanged).</summary>
-public sealed record HostnameDefinition
+internal sealed record HostnameDefinition
 {
     public required string HostName { get; init; }
     public int? Port { get; init; }
@@ -19,7 +19,7 @@ public sealed record HostnameDefinition
     public IReadOnlyList<string>? CipherSuites { get; init; }
 }
 
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     private const string ListHostnames = "Get-GatewayHostname";
 

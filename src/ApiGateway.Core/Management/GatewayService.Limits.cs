@@ -2,7 +2,7 @@ using ApiGateway.Core.Configuration;
 
 namespace ApiGateway.Core.Management;
 
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     /// <summary>Every limit (or those whose name matches <paramref name="name"/>, wildcards allowed) with the value in force.</summary>
     public IReadOnlyList<GatewayLimit> GetLimits(string? name = null)

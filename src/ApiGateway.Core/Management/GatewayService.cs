@@ -10,7 +10,7 @@ namespace ApiGateway.Core.Management;
 /// and the fix, and otherwise returns the new state. A change never leaves the configuration with a problem it did
 /// not have before (<see cref="ConfigurationValidator"/> is the safety net behind the specific checks).
 /// </summary>
-public sealed partial class GatewayService
+internal sealed partial class GatewayService
 {
     private readonly ConfigurationStore _store;
 

@@ -4,10 +4,10 @@ using ApiGateway.Core.Configuration;
 namespace ApiGateway.Core.Management;
 
 /// <summary>The result of a change: the new state and what the operator should know (e.g. an expired certificate).</summary>
-public sealed record OperationResult<T>(T Value, IReadOnlyList<string> Warnings);
+internal sealed record OperationResult<T>(T Value, IReadOnlyList<string> Warnings);
 
 /// <summary>An opened configuration, as <c>New-GatewayContext</c> shows it.</summary>
-public sealed record GatewayContextInfo
+internal sealed record GatewayContextInfo
 {
     public required string ConfigurationPath { get; init; }
     public required string StorePath { get; init; }

@@ -5,7 +5,7 @@ namespace ApiGateway.Core.Policies;
 /// the global section. A section the API leaves out counts as <c>&lt;base /&gt;</c> alone, so the global policy still
 /// applies; a section that has no <c>&lt;base /&gt;</c> replaces the global one (as in APIM).
 /// </summary>
-public sealed class EffectivePolicy
+internal sealed class EffectivePolicy
 {
     private readonly IReadOnlyList<PolicyNode>[] _sections;
 

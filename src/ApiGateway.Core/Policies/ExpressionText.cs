@@ -8,7 +8,7 @@ namespace ApiGateway.Core.Policies;
 /// brackets nest. A compiler's work grows with both, pathologically with nesting (20,000 nested parentheses cost
 /// Roslyn tens of seconds), so an expression over either limit is refused where it is written and never compiled.
 /// </summary>
-public static class ExpressionText
+internal static class ExpressionText
 {
     /// <summary>
     /// How deep <c>(</c>, <c>[</c> and <c>{</c> nest in <paramref name="code"/>. Brackets inside string literals count

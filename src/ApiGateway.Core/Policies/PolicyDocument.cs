@@ -9,7 +9,7 @@ namespace ApiGateway.Core.Policies;
 /// <see cref="Parse"/> collects every problem (unknown elements and attributes, misplaced elements, bad literals,
 /// XML that is not well-formed) with the line and column the author wrote, instead of stopping at the first.
 /// </summary>
-public sealed class PolicyDocument
+internal sealed class PolicyDocument
 {
     internal PolicyDocument(string text, PolicyScope scope, IReadOnlyDictionary<PolicySectionKind, PolicySection> sections)
     {
@@ -124,4 +124,4 @@ public sealed class PolicyDocument
 }
 
 /// <summary>The outcome of <see cref="PolicyDocument.Parse"/>: the document, or null and the errors.</summary>
-public sealed record PolicyParseResult(PolicyDocument? Document, IReadOnlyList<PolicyError> Errors);
+internal sealed record PolicyParseResult(PolicyDocument? Document, IReadOnlyList<PolicyError> Errors);

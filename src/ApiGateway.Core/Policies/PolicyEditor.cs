@@ -7,7 +7,7 @@ namespace ApiGateway.Core.Policies;
 /// Edits a policy document as text, so that everything the author wrote (indentation, comments, expressions with
 /// raw operators) stays as it was and only the edited element changes.
 /// </summary>
-public static class PolicyEditor
+internal static class PolicyEditor
 {
     private const string Element = AuthenticationCertificatePolicy.XmlName;
 

@@ -7,7 +7,7 @@ namespace ApiGateway.Core.Policies;
 /// How the expressions of a policy document are written: APIM's policy content formats, as
 /// Get-/Set-AzApiManagementPolicy <c>-Format</c> names them.
 /// </summary>
-public enum PolicyFormat
+internal enum PolicyFormat
 {
     /// <summary>
     /// Well-formed XML (APIM <c>xml</c>, Az's default): inside an expression <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c>
@@ -27,7 +27,7 @@ public enum PolicyFormat
 /// author wrote it (expressions raw or escaped, both parse); these turn it into exactly one of the two forms, and
 /// turn a rawxml document into the escaped form so that its <c>&amp;</c>s keep their rawxml meaning.
 /// </summary>
-public static class PolicyFormats
+internal static class PolicyFormats
 {
     /// <summary>The media type Az and the APIM REST API use for <see cref="PolicyFormat.Xml"/>.</summary>
     public const string XmlMediaType = "application/vnd.ms-azure-apim.policy+xml";

@@ -1,7 +1,7 @@
 namespace ApiGateway.Core.Policies;
 
 /// <summary>The four sections of an APIM policy document, in the order a request meets them.</summary>
-public enum PolicySectionKind
+internal enum PolicySectionKind
 {
     Inbound,
     Backend,
@@ -10,7 +10,7 @@ public enum PolicySectionKind
 }
 
 /// <summary>The XML names of the sections, beside the enum they name.</summary>
-public static class PolicySections
+internal static class PolicySections
 {
     private static readonly string[] Names = ["inbound", "backend", "outbound", "on-error"];
 
@@ -34,7 +34,7 @@ public enum PolicyScope
 }
 
 /// <summary>A problem in a policy document, at a 1-based line and column of the text the author wrote.</summary>
-public sealed record PolicyError(int Line, int Column, string Message)
+internal sealed record PolicyError(int Line, int Column, string Message)
 {
     public override string ToString() => $"line {Line}, column {Column}: {Message}";
 }
@@ -44,14 +44,14 @@ public sealed record PolicyError(int Line, int Column, string Message)
 /// <param name="IsBlock">True for <c>@{ ... }</c> (statements with <c>return</c>), false for <c>@( ... )</c>.</param>
 /// <param name="Line">1-based line of the '@'.</param>
 /// <param name="Column">1-based column of the '@'.</param>
-public sealed record PolicyExpression(string Code, bool IsBlock, int Line, int Column)
+internal sealed record PolicyExpression(string Code, bool IsBlock, int Line, int Column)
 {
     /// <summary>The expression as written, <c>@(...)</c> or <c>@{...}</c>.</summary>
     public string Source => IsBlock ? "@{" + Code + "}" : "@(" + Code + ")";
 }
 
 /// <summary>A value that is either literal text or a policy expression.</summary>
-public sealed record PolicyValue
+internal sealed record PolicyValue
 {
     private PolicyValue(string? literal, PolicyExpression? expression)
     {
@@ -95,7 +95,7 @@ internal readonly record struct PolicyValueUse(PolicyValue? Value, PolicyValueRo
 /// element is a record under Elements/ that declares its values (<see cref="ValueUses"/>), its nested elements
 /// (<see cref="Children"/>) and how it is parsed; <see cref="PolicyElements"/> lists them.
 /// </summary>
-public abstract record PolicyNode(int Line, int Column)
+internal abstract record PolicyNode(int Line, int Column)
 {
     /// <summary>The XML element name, e.g. <c>set-header</c>.</summary>
     public abstract string ElementName { get; }
@@ -108,4 +108,4 @@ public abstract record PolicyNode(int Line, int Column)
 }
 
 /// <summary>One section (inbound, backend, outbound, on-error) of a policy document.</summary>
-public sealed record PolicySection(PolicySectionKind Kind, IReadOnlyList<PolicyNode> Policies, int Line, int Column);
+internal sealed record PolicySection(PolicySectionKind Kind, IReadOnlyList<PolicyNode> Policies, int Line, int Column);

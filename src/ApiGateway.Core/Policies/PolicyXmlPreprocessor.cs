@@ -26,8 +26,12 @@ internal sealed class PolicyXmlPreprocessor
         _origin = new List<int>(source.Length + 64);
     }
 
+    private string? _escaped;
+    private int[]? _escapedLines;
+    private int[]? _sourceLines;
+
     /// <summary>The well-formed text.</summary>
-    public string Escaped => _output.ToString();
+    public string Escaped => _escaped ??= _output.ToString();
 
     /// <summary>
     /// Escapes the expressions of <paramref name="source"/>. With <paramref name="literalAmpersands"/> (APIM's
@@ -47,10 +51,30 @@ internal sealed class PolicyXmlPreprocessor
         escapedIndex < 0 ? 0 : escapedIndex >= _origin.Count ? _source.Length : _origin[escapedIndex];
 
     /// <summary>Maps a 1-based (line, column) of the escaped text to the same of the original text.</summary>
+    /// <remarks>
+    /// Called for every element and attribute of a policy: with the line starts of both texts found once, each call
+    /// is two binary searches. (Walking the text from its start on each call made parsing quadratic: 94 s for a
+    /// 1 MB policy of 8,000 elements.)
+    /// </remarks>
     public (int Line, int Column) Map(int line, int column)
     {
-        var index = IndexOf(Escaped, line, column);
-        return LineColumn(_source, OriginalIndex(index));
+        var escaped = Escaped;
+        var escapedLines = _escapedLines ??= LineStarts(escaped);
+        var index = line < 1 ? 0 : line > escapedLines.Length ? escaped.Length : Math.Min(escaped.Length, escapedLines[line - 1] + Math.Max(0, column - 1));
+        var original = Math.Min(OriginalIndex(index), _source.Length);
+        var sourceLines = _sourceLines ??= LineStarts(_source);
+        var found = Array.BinarySearch(sourceLines, original);
+        var lineIndex = found >= 0 ? found : ~found - 1;
+        return (lineIndex + 1, original - sourceLines[lineIndex] + 1);
+    }
+
+    /// <summary>The index at which each line of <paramref name="text"/> starts (the first is 0).</summary>
+    private static int[] LineStarts(string text)
+    {
+        var starts = new List<int> { 0 };
+        for (var i = text.IndexOf('\n'); i >= 0; i = text.IndexOf('\n', i + 1))
+            starts.Add(i + 1);
+        return [.. starts];
     }
 
     internal static int IndexOf(string text, int line, int column)
@@ -64,24 +88,6 @@ internal sealed class PolicyXmlPreprocessor
             index = nl + 1;
         }
         return Math.Min(text.Length, index + Math.Max(0, column - 1));
-    }
-
-    internal static (int Line, int Column) LineColumn(string text, int index)
-    {
-        int line = 1, column = 1;
-        for (var i = 0; i < index && i < text.Length; i++)
-        {
-            if (text[i] == '\n')
-            {
-                line++;
-                column = 1;
-            }
-            else
-            {
-                column++;
-            }
-        }
-        return (line, column);
     }
 
     private void Emit(char c, int origin)

@@ -17,7 +17,7 @@ public abstract class ServiceTestBase : IDisposable
 
     protected TempFolder Temp { get; }
 
-    protected GatewayService Service { get; }
+    private protected GatewayService Service { get; }
 
     protected X509Certificate2 Ca { get; }
 
@@ -41,7 +41,7 @@ public abstract class ServiceTestBase : IDisposable
         return publicOnly;
     }
 
-    protected static GatewayException Fails(Action action) => Assert.Throws<GatewayException>(action);
+    private protected static GatewayException Fails(Action action) => Assert.Throws<GatewayException>(action);
 
     protected byte[] ConfigurationBytes() => File.ReadAllBytes(Service.ConfigurationPath);
 

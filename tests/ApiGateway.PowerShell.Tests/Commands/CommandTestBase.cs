@@ -25,7 +25,7 @@ public abstract class CommandTestBase : IDisposable
 
     protected TempFolder Temp { get; }
 
-    protected GatewayService Service { get; }
+    private protected GatewayService Service { get; }
 
     protected X509Certificate2 Ca { get; }
 

@@ -18,9 +18,10 @@ public sealed class ErrorMappingTests
     [InlineData(GatewayErrorCategory.Unavailable, ErrorCategory.ResourceUnavailable)]
     [InlineData(GatewayErrorCategory.InvalidOperation, ErrorCategory.InvalidOperation)]
     [InlineData(GatewayErrorCategory.NotSupported, ErrorCategory.NotImplemented)]
-    public void Category_MapsEachCoreCategoryToItsPowerShellCategory(GatewayErrorCategory core, ErrorCategory expected)
+    // object: GatewayErrorCategory is internal to Core, and a public test method cannot take it.
+    public void Category_MapsEachCoreCategoryToItsPowerShellCategory(object core, ErrorCategory expected)
     {
-        Assert.Equal(expected, ErrorMapping.Category(core));
+        Assert.Equal(expected, ErrorMapping.Category((GatewayErrorCategory)core));
     }
 
     [Fact]

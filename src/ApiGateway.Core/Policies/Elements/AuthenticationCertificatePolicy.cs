@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;authentication-certificate certificate-id="..." | thumbprint="..." /&gt;</c>: the client certificate presented to the backend.</summary>
-public sealed record AuthenticationCertificatePolicy(PolicyValue? CertificateId, PolicyValue? Thumbprint, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record AuthenticationCertificatePolicy(PolicyValue? CertificateId, PolicyValue? Thumbprint, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "authentication-certificate";
 

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;base /&gt;</c>: the enclosing scope's section goes here.</summary>
-public sealed record BasePolicy(int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record BasePolicy(int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "base";
 

@@ -3,10 +3,10 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary>One <c>&lt;when condition="..."&gt;</c> of a <c>&lt;choose&gt;</c>.</summary>
-public sealed record WhenClause(PolicyValue Condition, IReadOnlyList<PolicyNode> Body, int Line, int Column);
+internal sealed record WhenClause(PolicyValue Condition, IReadOnlyList<PolicyNode> Body, int Line, int Column);
 
 /// <summary><c>&lt;choose&gt;</c>: the body of the first <c>when</c> whose condition is true, else <c>otherwise</c>.</summary>
-public sealed record ChoosePolicy(IReadOnlyList<WhenClause> Whens, IReadOnlyList<PolicyNode>? Otherwise, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record ChoosePolicy(IReadOnlyList<WhenClause> Whens, IReadOnlyList<PolicyNode>? Otherwise, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "choose";
 

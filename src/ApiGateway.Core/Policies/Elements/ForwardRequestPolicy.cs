@@ -4,7 +4,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;forward-request timeout="seconds" follow-redirects="false" /&gt;</c>.</summary>
-public sealed record ForwardRequestPolicy(int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record ForwardRequestPolicy(int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "forward-request";
 

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;return-response&gt;</c>: stop and answer with what its children set.</summary>
-public sealed record ReturnResponsePolicy(IReadOnlyList<PolicyNode> Body, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record ReturnResponsePolicy(IReadOnlyList<PolicyNode> Body, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "return-response";
 

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;set-backend-service backend-id="..." | base-url="..." /&gt;</c>.</summary>
-public sealed record SetBackendServicePolicy(PolicyValue? BackendId, PolicyValue? BaseUrl, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record SetBackendServicePolicy(PolicyValue? BackendId, PolicyValue? BaseUrl, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "set-backend-service";
 

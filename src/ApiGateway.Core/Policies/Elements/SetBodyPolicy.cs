@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;set-body&gt;text or expression&lt;/set-body&gt;</c>.</summary>
-public sealed record SetBodyPolicy(PolicyValue Body, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record SetBodyPolicy(PolicyValue Body, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "set-body";
 

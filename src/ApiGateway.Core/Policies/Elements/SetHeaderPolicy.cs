@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary>What <c>set-header</c> does when the header already exists.</summary>
-public enum HeaderExistsAction
+internal enum HeaderExistsAction
 {
     Override,
     Skip,
@@ -12,7 +12,7 @@ public enum HeaderExistsAction
 }
 
 /// <summary><c>&lt;set-header name="..." exists-action="..."&gt;&lt;value&gt;...&lt;/value&gt;&lt;/set-header&gt;</c>.</summary>
-public sealed record SetHeaderPolicy(PolicyValue Name, HeaderExistsAction ExistsAction, IReadOnlyList<PolicyValue> Values, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record SetHeaderPolicy(PolicyValue Name, HeaderExistsAction ExistsAction, IReadOnlyList<PolicyValue> Values, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "set-header";
 

@@ -4,7 +4,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;set-status code="..." reason="..." /&gt;</c>.</summary>
-public sealed record SetStatusPolicy(PolicyValue Code, PolicyValue? Reason, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record SetStatusPolicy(PolicyValue Code, PolicyValue? Reason, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "set-status";
 

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 namespace ApiGateway.Core.Policies;
 
 /// <summary><c>&lt;set-variable name="..." value="..." /&gt;</c>: stores a value in <c>context.Variables</c>.</summary>
-public sealed record SetVariablePolicy(string Name, PolicyValue Value, int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record SetVariablePolicy(string Name, PolicyValue Value, int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "set-variable";
 

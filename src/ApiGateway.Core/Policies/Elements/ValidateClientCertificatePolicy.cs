@@ -6,7 +6,7 @@ namespace ApiGateway.Core.Policies;
 /// <c>&lt;validate-client-certificate&gt;</c>: the client certificate is valid when every top-level rule passes and,
 /// if identities are given, every attribute of at least one identity matches.
 /// </summary>
-public sealed record ValidateClientCertificatePolicy(int Line, int Column) : PolicyNode(Line, Column)
+internal sealed record ValidateClientCertificatePolicy(int Line, int Column) : PolicyNode(Line, Column)
 {
     internal const string XmlName = "validate-client-certificate";
 
@@ -58,7 +58,7 @@ public sealed record ValidateClientCertificatePolicy(int Line, int Column) : Pol
 }
 
 /// <summary>One <c>&lt;identity&gt;</c> of <c>validate-client-certificate</c>: every attribute given must match.</summary>
-public sealed record CertificateIdentity(int Line, int Column)
+internal sealed record CertificateIdentity(int Line, int Column)
 {
     private static readonly string[] AttributeNames =
         ["thumbprint", "serial-number", "common-name", "subject", "dns-name", "issuer-subject", "issuer-thumbprint", "issuer-certificate-id", "certificate-id"];
