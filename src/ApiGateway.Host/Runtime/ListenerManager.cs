@@ -211,6 +211,13 @@ internal sealed class ListenerManager : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 // Around the TLS middleware: a connection that leaves it without reaching the inner one never completed a handshake.
                 listen.Use(next => connection => CountHandshakeAsync(next, connection, listenerName));
+                // Reads the ClientHello's supported_versions before the handshake's options are chosen (see TlsOffer.For).
+                var peekTimeout = TimeSpan.FromSeconds(limits.TlsHandshakeTimeoutSeconds!.Value);
+                listen.Use(next => async connection =>
+                {
+                    await ClientHelloOffer.PeekAsync(connection, peekTimeout).ConfigureAwait(false);
+                    await next(connection).ConfigureAwait(false);
+                });
                 listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
                     OnConnection = context => OnConnection(key, context),
@@ -299,12 +306,17 @@ internal sealed class ListenerManager : IAsyncDisposable
         if (group is null || snapshot is null)
             throw new AuthenticationException($"{key} is no longer configured.");
         var host = group.Select(context.ClientHelloInfo.ServerName);
+        var (protocols, suites) = host.Offer.For(context.Connection.Features.Get<ClientHelloOffer>()?.OffersTls13 == true);
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = host.ServerCertificate,
             ApplicationProtocols = Alpn,
-            EnabledSslProtocols = host.Offer.Protocols,
-            CipherSuitesPolicy = host.Offer.CipherSuites,
+            EnabledSslProtocols = protocols,
+            CipherSuitesPolicy = suites,
+            // TLS 1.3 session tickets (and TLS 1.2 session ids) from the shared SSL_CTX of the server certificate: a
+            // returning client skips the certificate exchange's signatures. A resumed session still hands its client
+            // certificate to the validation callback, so every connection is judged as a full handshake is.
+            AllowTlsResume = true,
             AllowRenegotiation = false,
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
         };
