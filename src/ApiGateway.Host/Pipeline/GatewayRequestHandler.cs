@@ -51,6 +51,8 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime)
             http.Features.Set(context);
             try
             {
+                if (route.ChecksRevocation && context.State.ClientCertificate is { } certificate)
+                    await context.State.VerificationOf(certificate).PrefetchRevocationAsync().ConfigureAwait(false);
                 await route.Pipeline.ExecuteAsync(context).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)

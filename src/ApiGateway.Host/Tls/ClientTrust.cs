@@ -15,7 +15,11 @@ internal sealed class ClientTrust
     {
         Roots = roots;
         Intermediates = intermediates;
+        Revocation = new RevocationCache((certificate, extra, system, mode) => Build(certificate, extra, system, mode));
     }
+
+    /// <summary>Revocation answers of this trust set, never fetched on a request's thread.</summary>
+    public RevocationCache Revocation { get; }
 
     /// <summary>Uploaded CA certificates stored as Root.</summary>
     public X509Certificate2Collection Roots { get; }
@@ -50,8 +54,13 @@ internal sealed class ClientTrust
     }
 
     /// <summary>Builds the chain of <paramref name="certificate"/> against the uploaded roots (custom) or the system roots; returns its status.</summary>
-    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, bool checkRevocation)
+    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, bool checkRevocation) =>
+        Build(certificate, extra, systemTrust, checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck);
+
+    /// <summary>As above; <see cref="X509RevocationMode.Offline"/> reads only the CRLs cached locally (no network).</summary>
+    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, X509RevocationMode revocation)
     {
+        var checkRevocation = revocation != X509RevocationMode.NoCheck;
         using var chain = new X509Chain();
         var policy = chain.ChainPolicy;
         policy.TrustMode = systemTrust ? X509ChainTrustMode.System : X509ChainTrustMode.CustomRootTrust;
@@ -63,9 +72,9 @@ internal sealed class ClientTrust
         if (extra is not null)
             policy.ExtraStore.AddRange(extra);
         policy.VerificationTimeIgnored = true;
-        policy.RevocationMode = checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+        policy.RevocationMode = revocation;
         policy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
-        policy.DisableCertificateDownloads = !checkRevocation;
+        policy.DisableCertificateDownloads = revocation != X509RevocationMode.Online;
         policy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
         try
         {
@@ -144,12 +153,42 @@ internal sealed class CertificateVerification
         return false;
     }
 
-    /// <summary>The revocation flags of an online check (NoError: not revoked and status known).</summary>
+    /// <summary>
+    /// The revocation flags (NoError: not revoked and status known), never waiting for the network: the trust set's
+    /// cached answer or the locally cached CRLs. When neither knows, the online fetch starts in the background and
+    /// this answers "unknown" until it is done; requests whose policy checks revocation await it first
+    /// (<see cref="PrefetchRevocationAsync"/>), so they get the online answer as before, without holding a thread.
+    /// </summary>
     public X509ChainStatusFlags RevocationStatus(bool system)
     {
-        if (Volatile.Read(ref _revocation) == Unknown)
-            Volatile.Write(ref _revocation, (int)(_trust.Build(_certificate, _extra, system, checkRevocation: true) & RevocationFlags));
-        return (X509ChainStatusFlags)_revocation;
+        if (Volatile.Read(ref _revocation) != Unknown)
+            return (X509ChainStatusFlags)_revocation;
+        if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))
+        {
+            Volatile.Write(ref _revocation, (int)flags);
+            return flags;
+        }
+        var fetch = _trust.Revocation.FetchAsync(_certificate, _extra, system);
+        if (fetch.IsCompletedSuccessfully)
+        {
+            Volatile.Write(ref _revocation, (int)fetch.Result);
+            return fetch.Result;
+        }
+        return X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
+    }
+
+    /// <summary>Makes the revocation answer ready (awaiting an online fetch when needed) before a policy asks for it.</summary>
+    public async ValueTask PrefetchRevocationAsync()
+    {
+        if (Volatile.Read(ref _revocation) != Unknown)
+            return;
+        IsTrusted(ignoreTime: true, out var system, out _);
+        if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))
+        {
+            Volatile.Write(ref _revocation, (int)flags);
+            return;
+        }
+        Volatile.Write(ref _revocation, (int)await _trust.Revocation.FetchAsync(_certificate, _extra, system).ConfigureAwait(false));
     }
 
     /// <summary>Verify(): trusted, within validity, and (when asked) not revoked.</summary>
