@@ -77,6 +77,7 @@ internal sealed class GatewayMetrics : IDisposable
         Meter.CreateObservableGauge(Names.LastReloadSuccess, ObserveLastReloadSuccess, null, "1 when the configuration on disk is the one serving, 0 while its last change is refused.");
         Meter.CreateObservableGauge(Names.CertificateExpiry, ObserveCertificateExpiry, "d", "Days until each certificate of the serving revision expires (negative: expired), by id and kind (certificate or ca).");
         Meter.CreateObservableGauge(Names.Ready, ObserveReady, null, "1 while /readyz answers 200 (configuration loaded, every listener bound, not draining).");
+        Meter.CreateObservableGauge(Names.AllocatedBytes, static () => new Measurement<long>(GC.GetTotalAllocatedBytes(precise: false)), "By", "Bytes the process has allocated on the managed heap since it started (its rate is the allocation rate; bench/ divides it by requests).");
         Meter.CreateObservableGauge(Names.BuildInfo, ObserveBuildInfo, null, "Always 1; the version label names the gateway's version.");
     }
 
@@ -205,6 +206,7 @@ internal sealed class GatewayMetrics : IDisposable
         public const string CertificateExpiry = "apigateway.certificate.expiry";
         public const string Ready = "apigateway.ready";
         public const string BuildInfo = "apigateway.build_info";
+        public const string AllocatedBytes = "apigateway.process.allocated";
     }
 
     /// <summary>The tag keys of each instrument, in the order the Prometheus labels are written.</summary>
@@ -223,6 +225,7 @@ internal sealed class GatewayMetrics : IDisposable
         [Names.CertificateExpiry] = [Tags.Certificate, Tags.Kind],
         [Names.Ready] = [],
         [Names.BuildInfo] = [Tags.Version],
+        [Names.AllocatedBytes] = [],
     };
 
     /// <summary>The tag keys (the Prometheus label names).</summary>

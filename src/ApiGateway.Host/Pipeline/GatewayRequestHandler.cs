@@ -28,6 +28,12 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime)
         public static string Refused(ClientCertificateRefusal reason) => RefusedTexts[(int)reason];
     }
 
+    /// <summary>
+    /// False only when <c>APIGATEWAY_REQUEST_METRICS=0</c>: bench/settings-sweep.sh measures the per-request metrics'
+    /// cost against a gateway without them (bench/RESULTS.md); never needed in production.
+    /// </summary>
+    internal static readonly bool RecordRequests = Environment.GetEnvironmentVariable("APIGATEWAY_REQUEST_METRICS") != "0";
+
     public async Task InvokeAsync(HttpContext http)
     {
         var start = Stopwatch.GetTimestamp();
@@ -90,7 +96,8 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime)
             var status = http.Response.StatusCode;
             var services = snapshot.Services;
             var elapsed = Stopwatch.GetElapsedTime(start);
-            services.Metrics.RecordRequest(apiId, status, elapsed.TotalSeconds);
+            if (RecordRequests)
+                services.Metrics.RecordRequest(apiId, status, elapsed.TotalSeconds);
             if (services.AccessLog is { } accessLog)
                 WriteAccessLog(accessLog, http, apiId, status, decision, error, backend, elapsed);
             snapshot.Exit();
