@@ -32,7 +32,8 @@ internal readonly record struct AccessLogEntry(
 /// and what the gateway decided, which is what an audit or an incident needs, and nothing an attacker could replay.
 /// </para>
 /// <para>
-/// The request thread only enqueues a struct into a bounded channel; one background task formats and writes. When
+/// The request thread only enqueues a struct into a bounded channel; one background thread formats and writes, in
+    /// batches gathered for <see cref="BatchDelay"/>. When
 /// the writer falls behind (a slow disk, a blocked pipe), new lines are dropped and counted
 /// (<c>apigateway_access_log_dropped_total</c>) instead of slowing requests or growing memory.
 /// </para>
@@ -68,7 +69,8 @@ internal sealed class AccessLog : IAsyncDisposable
             SingleWriter = false,
             AllowSynchronousContinuations = false,
         }, OnDropped); // DropWrite answers TryWrite with true even when it drops: only this callback tells.
-        _writer = Task.Run(WriteLoopAsync);
+        // Its own thread, writing synchronously: the request threads and the thread pool never wait on the disk.
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Opens the access log at <paramref name="path"/> (<c>-</c>: standard output), appending.</summary>
@@ -102,43 +104,45 @@ internal sealed class AccessLog : IAsyncDisposable
         _onDropped?.Invoke(1);
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>
+    /// How long the writer lets lines gather after the first one arrives: one write per batch, and while it sleeps a
+    /// request's TryWrite wakes nobody (a reader waiting on every line would cost a thread-pool hop per request).
+    /// </summary>
+    internal static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(5);
+
+    private void WriteLoop()
     {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var reader = _channel.Reader;
-        try
+        using var json = new Utf8JsonWriter(buffer, WriterOptions);
+        while (reader.TryPeek(out _) || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            if (!reader.Completion.IsCompleted)
+                Thread.Sleep(BatchDelay);
+            var count = 0;
+            while (count < 4096 && reader.TryRead(out var entry))
             {
-                var count = 0;
-                using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-                {
-                    while (count < 4096 && reader.TryRead(out var entry))
-                    {
-                        Format(json, entry);
-                        json.Flush();
-                        buffer.Write("\n"u8);
-                        json.Reset(buffer);
-                        count++;
-                    }
-                }
-                try
-                {
-                    await _output.WriteAsync(buffer.WrittenMemory).ConfigureAwait(false);
-                    await _output.FlushAsync().ConfigureAwait(false);
-                    Interlocked.Add(ref _written, count);
-                }
-                catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
-                {
-                    // A full disk or a closed pipe must not end the gateway: these lines are lost, and counted.
-                    Interlocked.Add(ref _dropped, count);
-                    _onDropped?.Invoke(count);
-                }
-                buffer.ResetWrittenCount();
+                json.Reset(buffer);
+                Format(json, entry);
+                json.Flush();
+                buffer.Write("\n"u8);
+                count++;
             }
-        }
-        catch (ChannelClosedException)
-        {
+            if (count == 0)
+                continue;
+            try
+            {
+                _output.Write(buffer.WrittenSpan);
+                _output.Flush();
+                Interlocked.Add(ref _written, count);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException or NotSupportedException)
+            {
+                // A full disk or a closed pipe must not end the gateway: these lines are lost, and counted.
+                Interlocked.Add(ref _dropped, count);
+                _onDropped?.Invoke(count);
+            }
+            buffer.ResetWrittenCount();
         }
     }
 

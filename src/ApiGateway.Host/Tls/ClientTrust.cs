@@ -21,6 +21,42 @@ internal sealed class ClientTrust
     /// <summary>Revocation answers of this trust set, never fetched on a request's thread.</summary>
     public RevocationCache Revocation { get; }
 
+    /// <summary>Certificates whose handshake facts are kept (beyond it the cache starts again: new certificates cannot grow it).</summary>
+    public const int FactsCapacity = 10_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Thumbprint, string? Issuer), CertificateFacts> _facts = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _systemStatus = new();
+
+    /// <summary>
+    /// What a handshake and the identity checks need of a certificate (EKU, names, SANs), decoded once per
+    /// certificate and issuer for this trust set instead of once per connection; the trust set is one revision's, so
+    /// a reload starts empty. Bounded by <see cref="FactsCapacity"/>.
+    /// </summary>
+    public CertificateFacts FactsOf(X509Certificate2 certificate, string? issuerThumbprint)
+    {
+        var key = (certificate.Thumbprint, issuerThumbprint);
+        if (_facts.TryGetValue(key, out var known))
+            return known;
+        if (_facts.Count >= FactsCapacity)
+            _facts.Clear();
+        return _facts.GetOrAdd(key, _ => new CertificateFacts(certificate, issuerThumbprint));
+    }
+
+    /// <summary>The chain status against the system roots, built once per certificate for this trust set (only without client-sent intermediates, which change the chain).</summary>
+    internal X509ChainStatusFlags SystemStatusOf(X509Certificate2 certificate, X509Certificate2[]? extra)
+    {
+        if (extra is { Length: > 0 })
+            return Build(certificate, extra, systemTrust: true, checkRevocation: false);
+        var thumbprint = certificate.Thumbprint;
+        if (_systemStatus.TryGetValue(thumbprint, out var known))
+            return (X509ChainStatusFlags)known;
+        var status = Build(certificate, null, systemTrust: true, checkRevocation: false);
+        if (_systemStatus.Count >= FactsCapacity)
+            _systemStatus.Clear();
+        _systemStatus[thumbprint] = (int)status;
+        return status;
+    }
+
     /// <summary>Uploaded CA certificates stored as Root.</summary>
     public X509Certificate2Collection Roots { get; }
 
@@ -128,7 +164,15 @@ internal sealed class CertificateVerification
     public X509ChainStatusFlags CustomStatus => Lazy(ref _custom, systemTrust: false, checkRevocation: false);
 
     /// <summary>Status of the chain against the system roots.</summary>
-    public X509ChainStatusFlags SystemStatus => Lazy(ref _system, systemTrust: true, checkRevocation: false);
+    public X509ChainStatusFlags SystemStatus
+    {
+        get
+        {
+            if (Volatile.Read(ref _system) == Unknown)
+                Volatile.Write(ref _system, (int)_trust.SystemStatusOf(_certificate, _extra));
+            return (X509ChainStatusFlags)_system;
+        }
+    }
 
     /// <summary>
     /// Whether the chain builds to an uploaded CA certificate or a system root; validity periods count unless
