@@ -20,6 +20,7 @@ from collections import Counter
 CATEGORIES = [
     # On a VM without a PMU perf samples cpu-clock; a sample taken as the thread is switched back in lands here.
     ("scheduler switch-in (kernel; preemption on a busy machine)", [r"finish_task_switch"]),
+    ("JIT compiler (tiered compilation still running)", [r"libclrjit"]),
     ("thread pool spinning / waiting", [r"sched_yield", r"SpinWait", r"LowLevelLifoSemaphore", r"WorkerThread::WorkerDoWork", r"futex"]),
     ("GC and allocation", [r"\bgc_heap\b", r"GCHeap", r"Allocate", r"JIT_New", r"memset"]),
     ("TLS record crypto (OpenSSL)", [r"libcrypto", r"libssl", r"aes", r"gcm", r"Interop\+Ssl", r"SslStream::(Encrypt|Decrypt)"]),
