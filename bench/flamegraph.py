@@ -156,7 +156,7 @@ def main():
                 f.write(f"{stack} {count}\n")
     if args.svg:
         with open(args.svg, "w", encoding="utf-8") as f:
-            f.write(svg(stacks, args.title))
+            f.write(svg(stacks, args.title) + "\n")
     totals = categorize(stacks)
     total = sum(totals.values()) or 1
     per = args.per_request_us
