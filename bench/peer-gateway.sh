@@ -13,6 +13,7 @@
 #   APIGATEWAY_BENCH_POLICY     allow-list as "choose" (APIM's thumbprint policy, default) or "validate"
 #                               (validate-client-certificate identities)
 #   APIGATEWAY_BENCH_HOST_ARGS  extra arguments for "ApiGateway.Host run"
+#   APIGATEWAY_BENCH_ACCESS_LOG a path: run with --access-log there (bench/settings-sweep.sh measures its cost)
 #   APIGATEWAY_BENCH_NO_BUILD   1: never build here (bench/run.sh has just built; the harness gives a gateway 30 s)
 set -euo pipefail
 if [ $# -ne 3 ]; then
@@ -44,4 +45,6 @@ CONFIG="$(dotnet "$TOOL" peer-setup --certs "$CERTS" --port "$PORT" --backend "$
 echo "peer-gateway: $CONFIG (policy: $POLICY)" >&2
 # No status endpoint or state file: nothing but the gateway's own listener in the measured process.
 # shellcheck disable=SC2086
-exec dotnet "$HOST_DLL" run --config "$CONFIG" --status-port none ${APIGATEWAY_BENCH_HOST_ARGS:-}
+ACCESS=()
+[ -n "${APIGATEWAY_BENCH_ACCESS_LOG:-}" ] && ACCESS=(--access-log "$APIGATEWAY_BENCH_ACCESS_LOG")
+exec dotnet "$HOST_DLL" run --config "$CONFIG" --status-port none "${ACCESS[@]}" ${APIGATEWAY_BENCH_HOST_ARGS:-}

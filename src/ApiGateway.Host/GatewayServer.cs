@@ -47,6 +47,9 @@ internal sealed record GatewayServerOptions
     /// <summary>Where the health listener binds (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> only), or null for none.</summary>
     public EndpointKey? HealthAddress { get; init; }
 
+    /// <summary>Where the access log goes (a file, appended; <c>-</c>: standard output), or null for none (the default).</summary>
+    public string? AccessLogPath { get; init; }
+
     /// <summary>How long an unused backend connection pool lives on after the last revision that used it drained.</summary>
     public TimeSpan? InvokerGrace { get; init; }
 }
@@ -150,7 +153,20 @@ internal sealed class GatewayServer : IAsyncDisposable
         services.AddLogging();
         services.AddHttpForwarder();
         var provider = services.BuildServiceProvider();
-        var gatewayServices = new GatewayServices(options.LoggerFactory, provider.GetRequiredService<IHttpForwarder>(), options.InvokerGrace);
+        var metrics = new GatewayMetrics();
+        AccessLog? accessLog;
+        try
+        {
+            accessLog = options.AccessLogPath is { } accessLogPath ? AccessLog.Open(accessLogPath, metrics.RecordAccessLogDropped) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            metrics.Dispose();
+            await provider.DisposeAsync().ConfigureAwait(false);
+            throw new GatewayStartException("The gateway cannot start: it cannot open its access log.",
+                [$"The access log '{options.AccessLogPath}' cannot be opened for appending: {ex.Message} Choose another --access-log path (or - for standard output), or fix the folder's permissions."], 2);
+        }
+        var gatewayServices = new GatewayServices(options.LoggerFactory, provider.GetRequiredService<IHttpForwarder>(), options.InvokerGrace, metrics, accessLog);
         var runtime = new GatewayRuntime(options.ConfigurationPath, gatewayServices);
         var server = new GatewayServer(options, provider, runtime);
         try
@@ -364,6 +380,8 @@ internal sealed class GatewayServer : IAsyncDisposable
         if (_health is not null)
             await _health.DisposeAsync().ConfigureAwait(false);
         _export.Dispose();
+        if (Runtime.Services.AccessLog is { } accessLog)
+            await accessLog.DisposeAsync().ConfigureAwait(false);
         Runtime.Services.Dispose();
         await _provider.DisposeAsync().ConfigureAwait(false);
         if (Runtime.Current is not null)

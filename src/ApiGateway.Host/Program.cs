@@ -3,6 +3,8 @@ using ApiGateway.Host;
 
 // Regular expressions in policy expressions must not hang a request: every Regex without its own timeout gets one.
 AppContext.SetData("REGEX_DEFAULT_MATCH_TIMEOUT", TimeSpan.FromSeconds(2));
+// Before any socket exists: the sockets engine reads this once (ApiGateway.Host.Runtime.TransportTuning).
+ApiGateway.Host.Runtime.TransportTuning.PreferInlineCompletions();
 return await CommandLine.RunAsync(args).ConfigureAwait(false);
 
 namespace ApiGateway.Host
@@ -28,6 +30,9 @@ namespace ApiGateway.Host
                                      e.g. 0.0.0.0:8080, [::]:8080, *:8080 (for a kubelet or a load balancer)
               --listen-address <ip>  bind every hostname's port on this address (or *) instead of the configured
                                      one: several instances of one configuration on one host
+              --access-log <path>    append one JSON line per request to <path> ('-': standard output): time, API,
+                                     method, path (never the query), status, client certificate, decision, backend,
+                                     latency (docs/gateway.md "Access log"; off by default)
               --drain-timeout <s>    how long a stop lets requests in flight finish (default 30)
               --shutdown-delay <s>   how long a stop keeps accepting connections with /readyz at 503 first (default 0)
               --no-state-file        do not write <config>.state.json (Get-GatewayStatus/Stop-Gateway will not find it)
@@ -108,6 +113,7 @@ namespace ApiGateway.Host
                     ListenAddress = options.ListenAddress,
                     DrainTimeout = options.DrainTimeout,
                     ShutdownDelay = options.ShutdownDelay,
+                    AccessLogPath = options.AccessLog,
                 }).ConfigureAwait(false);
             }
             catch (GatewayStartException ex)
@@ -177,6 +183,7 @@ namespace ApiGateway.Host
         public string? ListenAddress { get; private set; }
         public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(30);
         public TimeSpan ShutdownDelay { get; private set; } = TimeSpan.Zero;
+        public string? AccessLog { get; private set; }
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -231,6 +238,10 @@ namespace ApiGateway.Host
                         break;
                     case "--drain-timeout":
                         options.DrainTimeout = ParseSeconds(name, Value(args, ref i), allowZero: false);
+                        break;
+                    case "--access-log":
+                        var accessLog = Value(args, ref i);
+                        options.AccessLog = accessLog.Length > 0 ? accessLog : throw new ArgumentException("--access-log needs a file path, or - for standard output.");
                         break;
                     case "--shutdown-delay":
                         options.ShutdownDelay = ParseSeconds(name, Value(args, ref i), allowZero: true);

@@ -58,6 +58,8 @@ internal sealed class BackendTarget
         // The destination prefix has no query: the backend URL's own query parameters join the credentials' ones.
         DestinationPrefix = uri.GetLeftPart(UriPartial.Path);
         Authority = uri.GetLeftPart(UriPartial.Authority);
+        // Uri.Authority is host and port without user information: a URL's user:password never reaches a log line.
+        LogName = backendId ?? uri.Scheme + "://" + uri.Authority;
         var extraQuery = new List<KeyValuePair<string, string[]>>(query);
         if (uri.Query.Length > 1)
         {
@@ -113,4 +115,7 @@ internal sealed class BackendTarget
 
     /// <summary>The id for error bodies and logs: the backend id, or the authority.</summary>
     public string Name => BackendId ?? Authority;
+
+    /// <summary>The backend id, or scheme, host and port of its URL (never user information, path or query): what the access log writes.</summary>
+    public string LogName { get; }
 }

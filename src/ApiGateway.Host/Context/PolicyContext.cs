@@ -140,7 +140,14 @@ public sealed class PolicyRequest
     /// sent none. <c>Verify()</c> and <c>VerifyNoRevocation()</c> check it against the uploaded CA certificates and the
     /// system roots, using the chain built during the handshake.
     /// </summary>
-    public X509Certificate2? Certificate => _context.State.ClientCertificate;
+    public X509Certificate2? Certificate
+    {
+        get
+        {
+            _context.State.CertificateRead = true;
+            return _context.State.ClientCertificate;
+        }
+    }
 
     /// <summary>Request headers by name (case-insensitive).</summary>
     public PolicyHeaderDictionary Headers { get; }

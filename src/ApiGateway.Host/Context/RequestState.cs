@@ -53,6 +53,15 @@ internal struct RequestState
     /// <summary>Set when a policy set the status or body of the response (on-error answers then, instead of the default error body).</summary>
     public bool ResponseCustomized;
 
+    /// <summary>Set when a policy expression read <c>context.Request.Certificate</c> (a 403 of such a policy is a certificate refusal).</summary>
+    public bool CertificateRead;
+
+    /// <summary>Set when validate-client-certificate refused the request (metrics and the access log).</summary>
+    public Metrics.ClientCertificateRefusal? Refusal;
+
+    /// <summary>The code of the error that sent the request to on-error (kept when on-error answers), or null.</summary>
+    public string? ErrorCode;
+
     /// <summary>The step running now, for error reports.</summary>
     public Step? CurrentStep;
 

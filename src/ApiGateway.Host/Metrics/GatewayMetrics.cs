@@ -58,6 +58,7 @@ internal sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _handshakeFailures;
     private readonly Counter<long> _backendTlsFailures;
     private readonly Counter<long> _reloads;
+    private readonly Counter<long> _accessLogDropped;
     private volatile MetricsSource? _source;
 
     public GatewayMetrics()
@@ -71,10 +72,12 @@ internal sealed class GatewayMetrics : IDisposable
         _handshakeFailures = Meter.CreateCounter<long>(Names.TlsHandshakeFailures, "{handshake}", "Connections that ended without a completed TLS handshake, by listener and reason.");
         _backendTlsFailures = Meter.CreateCounter<long>(Names.BackendTlsFailures, "{connection}", "TLS connections to backends refused because of the backend's certificate, by backend authority and reason.");
         _reloads = Meter.CreateCounter<long>(Names.Reloads, "{reload}", "Configuration changes applied (result=loaded) or refused (result=refused), the last good revision serving on.");
+        _accessLogDropped = Meter.CreateCounter<long>(Names.AccessLogDropped, "{line}", "Access log lines dropped because the writer fell behind (the request went on unlogged).");
         Meter.CreateObservableGauge(Names.Revision, ObserveRevision, "{revision}", "The configuration revision serving now.");
         Meter.CreateObservableGauge(Names.LastReloadSuccess, ObserveLastReloadSuccess, null, "1 when the configuration on disk is the one serving, 0 while its last change is refused.");
         Meter.CreateObservableGauge(Names.CertificateExpiry, ObserveCertificateExpiry, "d", "Days until each certificate of the serving revision expires (negative: expired), by id and kind (certificate or ca).");
         Meter.CreateObservableGauge(Names.Ready, ObserveReady, null, "1 while /readyz answers 200 (configuration loaded, every listener bound, not draining).");
+        Meter.CreateObservableGauge(Names.AllocatedBytes, static () => new Measurement<long>(GC.GetTotalAllocatedBytes(precise: false)), "By", "Bytes the process has allocated on the managed heap since it started (its rate is the allocation rate; bench/ divides it by requests).");
         Meter.CreateObservableGauge(Names.BuildInfo, ObserveBuildInfo, null, "Always 1; the version label names the gateway's version.");
     }
 
@@ -98,6 +101,12 @@ internal sealed class GatewayMetrics : IDisposable
     /// <summary>A request to <paramref name="apiId"/> refused because of its client certificate.</summary>
     public void RecordClientCertificateRefusal(string apiId, ClientCertificateRefusal reason) =>
         _refusals.Add(1, new KeyValuePair<string, object?>(Tags.Api, apiId), new KeyValuePair<string, object?>(Tags.Reason, RefusalTexts[(int)reason]));
+
+    /// <summary>The <c>reason</c> label of <paramref name="reason"/> (also the access log's <c>refused:</c> decisions).</summary>
+    public static string RefusalText(ClientCertificateRefusal reason) => RefusalTexts[(int)reason];
+
+    /// <summary>Access log lines dropped because its writer fell behind.</summary>
+    public void RecordAccessLogDropped(long count) => _accessLogDropped.Add(count);
 
     /// <summary>A completed TLS handshake on <paramref name="listener"/> (e.g. <c>127.0.0.1:8443</c>).</summary>
     public void RecordHandshake(string listener, System.Security.Authentication.SslProtocols protocol) =>
@@ -191,11 +200,13 @@ internal sealed class GatewayMetrics : IDisposable
         public const string TlsHandshakeFailures = "apigateway.tls.handshake_failures";
         public const string BackendTlsFailures = "apigateway.backend.tls_failures";
         public const string Reloads = "apigateway.configuration.reloads";
+        public const string AccessLogDropped = "apigateway.access_log.dropped";
         public const string Revision = "apigateway.configuration.revision";
         public const string LastReloadSuccess = "apigateway.configuration.last_reload_success";
         public const string CertificateExpiry = "apigateway.certificate.expiry";
         public const string Ready = "apigateway.ready";
         public const string BuildInfo = "apigateway.build_info";
+        public const string AllocatedBytes = "apigateway.process.allocated";
     }
 
     /// <summary>The tag keys of each instrument, in the order the Prometheus labels are written.</summary>
@@ -208,11 +219,13 @@ internal sealed class GatewayMetrics : IDisposable
         [Names.TlsHandshakeFailures] = [Tags.Listener, Tags.Reason],
         [Names.BackendTlsFailures] = [Tags.Backend, Tags.Reason],
         [Names.Reloads] = [Tags.Result],
+        [Names.AccessLogDropped] = [],
         [Names.Revision] = [],
         [Names.LastReloadSuccess] = [],
         [Names.CertificateExpiry] = [Tags.Certificate, Tags.Kind],
         [Names.Ready] = [],
         [Names.BuildInfo] = [Tags.Version],
+        [Names.AllocatedBytes] = [],
     };
 
     /// <summary>The tag keys (the Prometheus label names).</summary>

@@ -67,6 +67,7 @@ internal sealed class PrometheusExport : IDisposable
         {
             "s" => "_seconds",
             "d" => "_days",
+            "By" => "_bytes",
             _ => string.Empty,
         };
         return counter ? name + "_total" : name;

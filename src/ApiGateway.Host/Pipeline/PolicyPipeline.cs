@@ -169,6 +169,7 @@ internal sealed class PolicyPipeline
             return;
         }
         context.LastError = error.ToLastError();
+        context.State.ErrorCode = error.Code;
         http.Response.Headers.Clear();
         http.Response.StatusCode = error.StatusCode;
         http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase = error.ReasonPhrase;

@@ -13,8 +13,9 @@ namespace ApiGateway.Host.Runtime;
 /// <summary>What lives as long as the process: loggers, the forwarder, the invoker cache, the pool of contexts.</summary>
 internal sealed class GatewayServices : IDisposable
 {
-    public GatewayServices(ILoggerFactory loggerFactory, Yarp.ReverseProxy.Forwarder.IHttpForwarder forwarder, TimeSpan? invokerGrace = null, GatewayMetrics? metrics = null)
+    public GatewayServices(ILoggerFactory loggerFactory, Yarp.ReverseProxy.Forwarder.IHttpForwarder forwarder, TimeSpan? invokerGrace = null, GatewayMetrics? metrics = null, AccessLog? accessLog = null)
     {
+        AccessLog = accessLog;
         LoggerFactory = loggerFactory;
         Metrics = metrics ?? new GatewayMetrics();
         Logger = loggerFactory.CreateLogger("ApiGateway");
@@ -30,6 +31,9 @@ internal sealed class GatewayServices : IDisposable
     public BackendForwarder Forwarder { get; }
     public InvokerCache Invokers { get; }
     public ObjectPool<PolicyContext> Contexts { get; }
+
+    /// <summary>The access log (<c>run --access-log</c>), or null when it is off.</summary>
+    public AccessLog? AccessLog { get; }
 
     /// <summary>The gateway's instruments (exported at /metrics).</summary>
     public GatewayMetrics Metrics { get; }

@@ -8,8 +8,9 @@ namespace ApiGateway.Host.Runtime;
 /// <summary>An API as served: its path, composed policy and default backend.</summary>
 internal sealed class ApiRoute
 {
-    public ApiRoute(string apiId, ApiEntry api, PolicyPipeline pipeline, BackendTarget defaultBackend)
+    public ApiRoute(string apiId, ApiEntry api, PolicyPipeline pipeline, BackendTarget defaultBackend, bool checksRevocation = false)
     {
+        ChecksRevocation = checksRevocation;
         ApiId = apiId;
         Api = api;
         Path = api.Path;
@@ -25,6 +26,13 @@ internal sealed class ApiRoute
     public string Path { get; }
 
     public PolicyPipeline Pipeline { get; }
+
+    /// <summary>
+    /// Whether the composed policy may check a client certificate's revocation (validate-client-certificate with
+    /// validate-revocation, or an expression calling <c>Verify()</c>): its requests await the revocation answer
+    /// before the policy runs, so the policy's synchronous check never waits for a CRL server on a thread.
+    /// </summary>
+    public bool ChecksRevocation { get; }
     public BackendTarget DefaultBackend { get; }
     public PolicyApi ModelApi { get; }
 }

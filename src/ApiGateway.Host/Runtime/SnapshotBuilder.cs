@@ -123,6 +123,27 @@ internal sealed class SnapshotBuilder
 
     // ------------------------------------------------------------------ routes
 
+    private static readonly System.Text.RegularExpressions.Regex VerifyCall = new(@"(?<![A-Za-z0-9_])Verify\s*\(", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>Whether a composed policy may check revocation (see <see cref="ApiRoute.ChecksRevocation"/>); erring on yes costs only an await.</summary>
+    internal static bool ChecksRevocation(EffectivePolicy effective)
+    {
+        foreach (var kind in Enum.GetValues<PolicySectionKind>())
+        {
+            foreach (var node in PolicyDocument.Walk(effective[kind]))
+            {
+                if (node is ValidateClientCertificatePolicy { ValidateRevocation: true })
+                    return true;
+                foreach (var (value, _) in node.ValueUses)
+                {
+                    if (value?.Expression is { } expression && VerifyCall.IsMatch(expression.Code))
+                        return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /// <summary>One route per API: its composed policy as steps, and where it forwards by default.</summary>
     private List<ApiRoute> BuildRoutes(GatewayConfiguration configuration, ParsedPolicies policies, CompiledPolicies expressions, SnapshotInvokers invokers)
     {
@@ -147,7 +168,7 @@ internal sealed class SnapshotBuilder
             var forwards = PolicyDocument.Walk(effective[PolicySectionKind.Backend]).OfType<ForwardRequestPolicy>().ToList();
             if (forwards.Count == 0)
                 _warnings.Add($"API '{id}' never forwards requests: its composed <backend> section has no <forward-request />, so clients get the response its policies build (or an empty 200).");
-            routes.Add(new ApiRoute(id, api, pipeline, target));
+            routes.Add(new ApiRoute(id, api, pipeline, target, ChecksRevocation(effective)));
             foreach (var follow in forwards.Select(f => f.FollowRedirects).Distinct())
                 invokers.Prepare(target, factory.LiteralCredential(effective[PolicySectionKind.Inbound]), follow);
         }

@@ -15,6 +15,46 @@ internal sealed class ClientTrust
     {
         Roots = roots;
         Intermediates = intermediates;
+        Revocation = new RevocationCache((certificate, extra, system, mode) => Build(certificate, extra, system, mode));
+    }
+
+    /// <summary>Revocation answers of this trust set, never fetched on a request's thread.</summary>
+    public RevocationCache Revocation { get; }
+
+    /// <summary>Certificates whose handshake facts are kept (beyond it the cache starts again: new certificates cannot grow it).</summary>
+    public const int FactsCapacity = 10_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Thumbprint, string? Issuer), CertificateFacts> _facts = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _systemStatus = new();
+
+    /// <summary>
+    /// What a handshake and the identity checks need of a certificate (EKU, names, SANs), decoded once per
+    /// certificate and issuer for this trust set instead of once per connection; the trust set is one revision's, so
+    /// a reload starts empty. Bounded by <see cref="FactsCapacity"/>.
+    /// </summary>
+    public CertificateFacts FactsOf(X509Certificate2 certificate, string? issuerThumbprint)
+    {
+        var key = (certificate.Thumbprint, issuerThumbprint);
+        if (_facts.TryGetValue(key, out var known))
+            return known;
+        if (_facts.Count >= FactsCapacity)
+            _facts.Clear();
+        return _facts.GetOrAdd(key, _ => new CertificateFacts(certificate, issuerThumbprint));
+    }
+
+    /// <summary>The chain status against the system roots, built once per certificate for this trust set (only without client-sent intermediates, which change the chain).</summary>
+    internal X509ChainStatusFlags SystemStatusOf(X509Certificate2 certificate, X509Certificate2[]? extra)
+    {
+        if (extra is { Length: > 0 })
+            return Build(certificate, extra, systemTrust: true, checkRevocation: false);
+        var thumbprint = certificate.Thumbprint;
+        if (_systemStatus.TryGetValue(thumbprint, out var known))
+            return (X509ChainStatusFlags)known;
+        var status = Build(certificate, null, systemTrust: true, checkRevocation: false);
+        if (_systemStatus.Count >= FactsCapacity)
+            _systemStatus.Clear();
+        _systemStatus[thumbprint] = (int)status;
+        return status;
     }
 
     /// <summary>Uploaded CA certificates stored as Root.</summary>
@@ -50,8 +90,13 @@ internal sealed class ClientTrust
     }
 
     /// <summary>Builds the chain of <paramref name="certificate"/> against the uploaded roots (custom) or the system roots; returns its status.</summary>
-    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, bool checkRevocation)
+    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, bool checkRevocation) =>
+        Build(certificate, extra, systemTrust, checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck);
+
+    /// <summary>As above; <see cref="X509RevocationMode.Offline"/> reads only the CRLs cached locally (no network).</summary>
+    internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, X509RevocationMode revocation)
     {
+        var checkRevocation = revocation != X509RevocationMode.NoCheck;
         using var chain = new X509Chain();
         var policy = chain.ChainPolicy;
         policy.TrustMode = systemTrust ? X509ChainTrustMode.System : X509ChainTrustMode.CustomRootTrust;
@@ -63,9 +108,9 @@ internal sealed class ClientTrust
         if (extra is not null)
             policy.ExtraStore.AddRange(extra);
         policy.VerificationTimeIgnored = true;
-        policy.RevocationMode = checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+        policy.RevocationMode = revocation;
         policy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
-        policy.DisableCertificateDownloads = !checkRevocation;
+        policy.DisableCertificateDownloads = revocation != X509RevocationMode.Online;
         policy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
         try
         {
@@ -119,7 +164,15 @@ internal sealed class CertificateVerification
     public X509ChainStatusFlags CustomStatus => Lazy(ref _custom, systemTrust: false, checkRevocation: false);
 
     /// <summary>Status of the chain against the system roots.</summary>
-    public X509ChainStatusFlags SystemStatus => Lazy(ref _system, systemTrust: true, checkRevocation: false);
+    public X509ChainStatusFlags SystemStatus
+    {
+        get
+        {
+            if (Volatile.Read(ref _system) == Unknown)
+                Volatile.Write(ref _system, (int)_trust.SystemStatusOf(_certificate, _extra));
+            return (X509ChainStatusFlags)_system;
+        }
+    }
 
     /// <summary>
     /// Whether the chain builds to an uploaded CA certificate or a system root; validity periods count unless
@@ -144,12 +197,42 @@ internal sealed class CertificateVerification
         return false;
     }
 
-    /// <summary>The revocation flags of an online check (NoError: not revoked and status known).</summary>
+    /// <summary>
+    /// The revocation flags (NoError: not revoked and status known), never waiting for the network: the trust set's
+    /// cached answer or the locally cached CRLs. When neither knows, the online fetch starts in the background and
+    /// this answers "unknown" until it is done; requests whose policy checks revocation await it first
+    /// (<see cref="PrefetchRevocationAsync"/>), so they get the online answer as before, without holding a thread.
+    /// </summary>
     public X509ChainStatusFlags RevocationStatus(bool system)
     {
-        if (Volatile.Read(ref _revocation) == Unknown)
-            Volatile.Write(ref _revocation, (int)(_trust.Build(_certificate, _extra, system, checkRevocation: true) & RevocationFlags));
-        return (X509ChainStatusFlags)_revocation;
+        if (Volatile.Read(ref _revocation) != Unknown)
+            return (X509ChainStatusFlags)_revocation;
+        if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))
+        {
+            Volatile.Write(ref _revocation, (int)flags);
+            return flags;
+        }
+        var fetch = _trust.Revocation.FetchAsync(_certificate, _extra, system);
+        if (fetch.IsCompletedSuccessfully)
+        {
+            Volatile.Write(ref _revocation, (int)fetch.Result);
+            return fetch.Result;
+        }
+        return X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
+    }
+
+    /// <summary>Makes the revocation answer ready (awaiting an online fetch when needed) before a policy asks for it.</summary>
+    public async ValueTask PrefetchRevocationAsync()
+    {
+        if (Volatile.Read(ref _revocation) != Unknown)
+            return;
+        IsTrusted(ignoreTime: true, out var system, out _);
+        if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))
+        {
+            Volatile.Write(ref _revocation, (int)flags);
+            return;
+        }
+        Volatile.Write(ref _revocation, (int)await _trust.Revocation.FetchAsync(_certificate, _extra, system).ConfigureAwait(false));
     }
 
     /// <summary>Verify(): trusted, within validity, and (when asked) not revoked.</summary>

@@ -82,7 +82,10 @@ internal sealed class ConnectionTls
         }
         if (Mode != ClientCertificateNegotiation.Require)
             return true; // negotiate: every certificate (or none) is handed to the policies
-        var evidence = HandshakeDecision.Evaluate(certificate2, HandshakeStatus);
+        // The EKU answer comes from the trust set's facts of this certificate: decoded once, not per handshake.
+        var evidence = certificate2 is null
+            ? HandshakeDecision.Evaluate(null, HandshakeStatus)
+            : new ClientCertificateEvidence(true, HandshakeStatus, Facts.ClientAuthentication);
         if (HandshakeDecision.Accept(Mode, evidence, out var reason))
             return true;
         RejectReason = reason;
@@ -96,7 +99,7 @@ internal sealed class ConnectionTls
         Certificate is null ? null : _verification ??= new CertificateVerification(Trust, Certificate, HandshakeStatus, _extra);
 
     /// <summary>Identity facts of the certificate, computed once per connection.</summary>
-    public CertificateFacts Facts => _facts ??= new CertificateFacts(Certificate!, IssuerThumbprint);
+    public CertificateFacts Facts => _facts ??= Trust.FactsOf(Certificate!, IssuerThumbprint);
 
     /// <summary>Whether the certificate matched the identities of <paramref name="step"/>, when this connection already knows.</summary>
     public bool? IdentityMatchOf(object step) =>
@@ -127,7 +130,11 @@ internal sealed class CertificateFacts
                 dns.AddRange(san.EnumerateDnsNames());
         }
         DnsNames = [.. dns];
+        ClientAuthentication = HandshakeDecision.AllowsClientAuthentication(certificate);
     }
+
+    /// <summary>Whether the certificate may be used for client authentication (see <see cref="HandshakeDecision.AllowsClientAuthentication"/>).</summary>
+    public bool ClientAuthentication { get; }
 
     public string Thumbprint { get; }
     public string SerialNumber { get; }

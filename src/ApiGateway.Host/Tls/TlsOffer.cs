@@ -30,6 +30,18 @@ internal sealed class TlsOffer
     /// <summary>The suites offered; null where the platform chooses (TLS 1.3 only, or Windows).</summary>
     public CipherSuitesPolicy? CipherSuites { get; }
 
+    /// <summary>
+    /// Whether a ClientHello that offers TLS 1.3 may be answered without <see cref="CipherSuites"/>: the profile's TLS
+    /// 1.3 suites are all three AEAD suites, which is what OpenSSL offers by default, and a client that offers TLS 1.3
+    /// negotiates it (the profile's TLS 1.2 suites never apply to it; RFC 8446 4.1.3 guards against a downgrade).
+    /// <para>
+    /// It matters for speed: .NET shares one OpenSSL SSL_CTX per server certificate only when no CipherSuitesPolicy is
+    /// given, and with a policy it builds a new SSL_CTX (certificate, key, settings) on every handshake, whose session
+    /// tickets no other connection can redeem, so no session is ever resumed.
+    /// </para>
+    /// </summary>
+    public bool Tls13WithoutPolicy { get; private init; }
+
     /// <summary>What the operator should know about this offer on this platform (logged when a listener starts), or null.</summary>
     public string? Warning { get; }
 
@@ -63,16 +75,28 @@ internal sealed class TlsOffer
                     error = $"Hostname '{hostname.HostName}' has the custom TLS profile, but on {System.Runtime.InteropServices.RuntimeInformation.OSDescription} the operating system chooses the cipher suites (.NET cannot restrict them here). Use -TlsProfile Intermediate or Modern, and set the suites with Disable-TlsCipherSuite / Enable-TlsCipherSuite.";
                     return false;
                 }
-                offer = new TlsOffer(profile, SslProtocols.Tls12 | SslProtocols.Tls13, Policy(suites.Select(s => s!.Value)), null);
+                offer = new TlsOffer(profile, SslProtocols.Tls12 | SslProtocols.Tls13, Policy(suites.Select(s => s!.Value)), null)
+                {
+                    Tls13WithoutPolicy = TlsProfiles.Tls13.All(t => suites.Contains(t)),
+                };
                 return true;
             default:
                 offer = !CanChooseSuites
                     ? new TlsOffer(profile, SslProtocols.Tls12 | SslProtocols.Tls13, null,
                         $"Hostname '{hostname.HostName}': on this operating system the TLS 1.2 cipher suites are the system's, not the intermediate profile's (which has no CBC suites). Disable the CBC suites system-wide (Disable-TlsCipherSuite), or give the hostname -TlsProfile Modern (TLS 1.3 only).")
-                    : new TlsOffer(profile, SslProtocols.Tls12 | SslProtocols.Tls13, Policy(TlsProfiles.Intermediate), null);
+                    : new TlsOffer(profile, SslProtocols.Tls12 | SslProtocols.Tls13, Policy(TlsProfiles.Intermediate), null) { Tls13WithoutPolicy = true };
                 return true;
         }
     }
+
+    /// <summary>
+    /// Protocols and suites for a handshake whose ClientHello offers TLS 1.3 (<paramref name="clientOffersTls13"/>): TLS 1.3
+    /// alone and no policy when <see cref="Tls13WithoutPolicy"/> allows it (the shared, resumable SSL_CTX), the whole offer otherwise.
+    /// </summary>
+    public (SslProtocols Protocols, CipherSuitesPolicy? Suites) For(bool clientOffersTls13) =>
+        CipherSuites is not null && Tls13WithoutPolicy && clientOffersTls13 && (Protocols & SslProtocols.Tls13) != 0
+            ? (SslProtocols.Tls13, null)
+            : (Protocols, CipherSuites);
 
     private static CipherSuitesPolicy? Policy(IEnumerable<TlsCipherSuite> suites) =>
         CanChooseSuites ? new CipherSuitesPolicy(suites) : null;

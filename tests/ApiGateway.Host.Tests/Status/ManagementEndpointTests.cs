@@ -86,6 +86,69 @@ public sealed class ManagementEndpointTests
     }
 
     [Fact]
+    public async Task Metrics_CountRequestsByApiAndStatus_AndClientCertificateRefusalsByReason()
+    {
+        await using var gateway = TestGateway.Create();
+        using var allowed = gateway.Client("CN=allowed");
+        using var other = gateway.Client("CN=other");
+        gateway.AddApi("hello", "hello", policy: Hello);
+        // APIM's documented thumbprint check: a 403 by a policy that read the certificate is a refusal (reason policy).
+        gateway.AddApi("thumb", "thumb", policy: $"""
+            <policies>
+              <inbound>
+                <choose>
+                  <when condition="@(context.Request.Certificate == null || context.Request.Certificate.Thumbprint != &quot;{allowed.Thumbprint}&quot;)">
+                    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+                  </when>
+                </choose>
+                <return-response><set-status code="200" reason="OK" /></return-response>
+              </inbound>
+            </policies>
+            """);
+        // A 403 that never looked at the certificate is not a certificate refusal.
+        gateway.AddApi("deny", "deny", policy: Hello.Replace("code=\"200\" reason=\"OK\"", "code=\"403\" reason=\"Forbidden\"", StringComparison.Ordinal));
+        gateway.AddApi("validated", "validated", policy: $"""
+            <policies>
+              <inbound>
+                <validate-client-certificate validate-revocation="false" validate-trust="true" validate-not-before="true" validate-not-after="true" ignore-error="false">
+                  <identities><identity thumbprint="{allowed.Thumbprint}" /></identities>
+                </validate-client-certificate>
+                <return-response><set-status code="200" reason="OK" /></return-response>
+              </inbound>
+            </policies>
+            """);
+        var server = await gateway.StartAsync(statusPort: 0);
+        var metrics = new Uri(new Uri(server.StatusUrl!), "metrics");
+
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(200, (await gateway.SendAsync("/hello", allowed)).Status);
+        Assert.Equal(404, (await gateway.SendAsync("/nowhere", allowed)).Status);
+        Assert.Equal(200, (await gateway.SendAsync("/thumb", allowed)).Status);
+        Assert.Equal(403, (await gateway.SendAsync("/thumb", other)).Status);
+        Assert.Equal(403, (await gateway.SendAsync("/deny", allowed)).Status);
+        Assert.Equal(200, (await gateway.SendAsync("/validated", allowed)).Status);
+        Assert.Equal(403, (await gateway.SendAsync("/validated", other)).Status);
+        Assert.Equal(403, (await gateway.SendAsync("/validated")).Status);
+
+        var text = await ScrapeUntilAsync(metrics, t => Series(t, "apigateway_requests_total").Values.Sum() >= 10);
+        Assert.Equal(3, Value(text, "apigateway_requests_total", "api=\"hello\",status=\"200\""));
+        Assert.Equal(1, Value(text, "apigateway_requests_total", "api=\"(none)\",status=\"404\""));
+        Assert.Equal(1, Value(text, "apigateway_requests_total", "api=\"thumb\",status=\"403\""));
+        Assert.Equal(1, Value(text, "apigateway_requests_total", "api=\"deny\",status=\"403\""));
+        Assert.Equal(2, Value(text, "apigateway_requests_total", "api=\"validated\",status=\"403\""));
+        Assert.Equal(3, Value(text, "apigateway_request_duration_seconds_count", "api=\"hello\""));
+        Assert.True(Value(text, "apigateway_request_duration_seconds_sum", "api=\"hello\"") > 0);
+        Assert.Equal(
+            new Dictionary<string, double>
+            {
+                ["api=\"thumb\",reason=\"policy\""] = 1,
+                ["api=\"validated\",reason=\"identity_mismatch\""] = 1,
+                ["api=\"validated\",reason=\"missing\""] = 1,
+            },
+            Series(text, "apigateway_client_certificate_refusals_total"));
+    }
+
+    [Fact]
     public async Task Metrics_StrictHostnameRefusals_AreHandshakeFailuresOfTheirListener_AndARemovedCertificateLeaves()
     {
         await using var gateway = TestGateway.Create(require: true);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
+using ApiGateway.Host.Metrics;
 using ApiGateway.Host.Tls;
 using Microsoft.AspNetCore.Http;
 
@@ -32,7 +33,7 @@ internal sealed class ValidateClientCertificateStep : Step
 
     public override Flow Execute(PolicyContext context)
     {
-        var failure = Check(context);
+        var failure = Check(context, out var refusal);
         if (failure is null)
             return Flow.Continue;
         var error = new PipelineError(StatusCodes.Status403Forbidden, Reason, "The client certificate is not valid: " + failure + ".", ElementName, PolicySectionKind.Inbound, ReasonPhrase);
@@ -43,12 +44,15 @@ internal sealed class ValidateClientCertificateStep : Step
             return Flow.Continue;
         }
         context.State.Error = error;
+        context.State.Refusal = refusal;
+        context.State.Snapshot.Services.Metrics.RecordClientCertificateRefusal(context.State.ApiRoute.ApiId, refusal);
         return Flow.Error;
     }
 
-    private string? Check(PolicyContext context)
+    private string? Check(PolicyContext context, out ClientCertificateRefusal refusal)
     {
         var certificate = context.State.ClientCertificate;
+        refusal = ClientCertificateRefusal.Missing;
         if (certificate is null)
         {
             return context.State.Tls is { Mode: ClientCertificateNegotiation.Off }
@@ -59,13 +63,16 @@ internal sealed class ValidateClientCertificateStep : Step
         if (_policy.ValidateNotBefore || _policy.ValidateNotAfter)
         {
             var now = DateTime.Now;
+            refusal = ClientCertificateRefusal.NotYetValid;
             if (_policy.ValidateNotBefore && now < certificate.NotBefore)
                 return "it is not valid before " + certificate.NotBefore.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+            refusal = ClientCertificateRefusal.Expired;
             if (_policy.ValidateNotAfter && now > certificate.NotAfter)
                 return "it expired on " + certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         }
         var verification = context.State.VerificationOf(certificate);
         var system = false;
+        refusal = ClientCertificateRefusal.Untrusted;
         if (_policy.ValidateTrust && !verification.IsTrusted(ignoreTime: true, out system, out var trustFailure))
             return $"it does not chain to an uploaded CA certificate or a trusted root ({trustFailure})";
         if (_policy.ValidateRevocation)
@@ -73,8 +80,10 @@ internal sealed class ValidateClientCertificateStep : Step
             if (!_policy.ValidateTrust)
                 verification.IsTrusted(ignoreTime: true, out system, out _);
             var revocation = verification.RevocationStatus(system);
+            refusal = ClientCertificateRefusal.Revoked;
             if ((revocation & X509ChainStatusFlags.Revoked) != 0)
                 return "it has been revoked";
+            refusal = ClientCertificateRefusal.RevocationUnknown;
             if (revocation != X509ChainStatusFlags.NoError)
                 return $"its revocation status could not be checked ({revocation}); set validate-revocation=\"false\" for certificates without a reachable CRL or OCSP responder";
         }
@@ -101,6 +110,7 @@ internal sealed class ValidateClientCertificateStep : Step
             }
             if (matched)
                 return null;
+            refusal = ClientCertificateRefusal.IdentityMismatch;
             return _identities.Length == 1 ? "it does not match the identity of the policy" : $"it matches none of the {_identities.Length.ToString(CultureInfo.InvariantCulture)} identities of the policy";
         }
         return null;

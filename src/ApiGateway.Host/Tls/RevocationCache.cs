@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ApiGateway.Host.Tls;
+
+/// <summary>
+/// Revocation answers of one trust set (one revision's <see cref="ClientTrust"/>, so a reload starts empty), keyed by
+/// the certificate's thumbprint and which trust anchored it, bounded, and never fetched on a request's thread.
+/// <para>
+/// A request asks <see cref="TryGet"/>: a cached answer, else a chain build in <see cref="X509RevocationMode.Offline"/>
+/// mode (the CRLs .NET has cached, no network). Only when that is inconclusive does an online fetch start, in the
+/// background, at most <see cref="MaxConcurrentFetches"/> at a time and one per certificate however many requests
+/// want it; a request that needs the answer awaits it (<see cref="FetchAsync"/>) without holding a thread, so a slow
+/// or dead CRL server delays only the requests that depend on it, never other connections.
+/// </para>
+/// </summary>
+// The SemaphoreSlim is only ever awaited (its wait handle is never created), so it holds nothing to dispose; the cache
+// lives as long as its revision's trust set.
+#pragma warning disable CA1001
+internal sealed class RevocationCache
+#pragma warning restore CA1001
+{
+    /// <summary>Certificates whose answers are kept; beyond it the cache starts again (an attacker presenting new certificates cannot grow it).</summary>
+    public const int Capacity = 10_000;
+
+    /// <summary>Online fetches running at once (each may wait for the CRL server's timeout).</summary>
+    public const int MaxConcurrentFetches = 4;
+
+    /// <summary>Fetches waiting or running; a certificate beyond it gets "unknown" at once.</summary>
+    public const int MaxPendingFetches = 256;
+
+    /// <summary>How long a conclusive answer (good or revoked) is kept: the CRLs themselves are cached by .NET until their nextUpdate.</summary>
+    public static readonly TimeSpan ConclusiveLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long "unknown" is kept before a new fetch is tried (a CRL server that is down is not asked per request).</summary>
+    public static readonly TimeSpan UnknownLifetime = TimeSpan.FromSeconds(30);
+
+    private readonly Func<X509Certificate2, X509Certificate2[]?, bool, X509RevocationMode, X509ChainStatusFlags> _build;
+    private readonly ConcurrentDictionary<(string Thumbprint, bool System), (X509ChainStatusFlags Flags, long Expires)> _answers = new();
+    private readonly ConcurrentDictionary<(string Thumbprint, bool System), Task<X509ChainStatusFlags>> _pending = new();
+    private readonly SemaphoreSlim _fetchers = new(MaxConcurrentFetches, MaxConcurrentFetches);
+    private long _onlineFetches;
+
+    /// <param name="build">Builds the chain (certificate, extra certificates, system trust, revocation mode) and returns its revocation flags.</param>
+    public RevocationCache(Func<X509Certificate2, X509Certificate2[]?, bool, X509RevocationMode, X509ChainStatusFlags> build)
+    {
+        _build = build;
+    }
+
+    /// <summary>Online fetches started so far (tests: one per certificate, however many requests asked).</summary>
+    public long OnlineFetches => Interlocked.Read(ref _onlineFetches);
+
+    /// <summary>The answer without waiting for the network: cached, or conclusive from the CRLs cached locally.</summary>
+    public bool TryGet(X509Certificate2 certificate, X509Certificate2[]? extra, bool system, out X509ChainStatusFlags flags)
+    {
+        var key = (certificate.Thumbprint, system);
+        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64)
+        {
+            flags = known.Flags;
+            return true;
+        }
+        flags = _build(certificate, extra, system, X509RevocationMode.Offline) & CertificateVerification.RevocationFlags;
+        if (IsConclusive(flags))
+        {
+            Remember(key, flags, ConclusiveLifetime);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Starts (or joins) the online fetch of the certificate's revocation status; the answer is cached.</summary>
+    public Task<X509ChainStatusFlags> FetchAsync(X509Certificate2 certificate, X509Certificate2[]? extra, bool system)
+    {
+        var key = (certificate.Thumbprint, system);
+        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64)
+            return Task.FromResult(known.Flags);
+        if (_pending.TryGetValue(key, out var running))
+            return running;
+        if (_pending.Count >= MaxPendingFetches)
+            return Task.FromResult(X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation);
+        var copy = X509CertificateLoader.LoadCertificate(certificate.RawData);
+        var fetch = new TaskCompletionSource<X509ChainStatusFlags>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pending.TryAdd(key, fetch.Task))
+        {
+            copy.Dispose();
+            return _pending.TryGetValue(key, out running) ? running : FetchAsync(certificate, extra, system);
+        }
+        _ = RunFetchAsync(key, copy, extra, fetch);
+        return fetch.Task;
+    }
+
+    private async Task RunFetchAsync((string Thumbprint, bool System) key, X509Certificate2 certificate, X509Certificate2[]? extra, TaskCompletionSource<X509ChainStatusFlags> fetch)
+    {
+        try
+        {
+            await _fetchers.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                Interlocked.Increment(ref _onlineFetches);
+                // X509Chain.Build with online revocation blocks its thread for up to UrlRetrievalTimeout: its own
+                // thread, so neither the request threads nor the thread pool's workers wait on a CRL server.
+                var flags = await Task.Factory.StartNew(() => _build(certificate, extra, key.System, X509RevocationMode.Online) & CertificateVerification.RevocationFlags,
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                Remember(key, flags, IsConclusive(flags) ? ConclusiveLifetime : UnknownLifetime);
+                fetch.TrySetResult(flags);
+            }
+            finally
+            {
+                _fetchers.Release();
+            }
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or InvalidOperationException)
+        {
+            fetch.TrySetResult(X509ChainStatusFlags.RevocationStatusUnknown);
+        }
+        finally
+        {
+            _pending.TryRemove(key, out _);
+            certificate.Dispose();
+        }
+    }
+
+    private void Remember((string Thumbprint, bool System) key, X509ChainStatusFlags flags, TimeSpan lifetime)
+    {
+        if (_answers.Count >= Capacity)
+            _answers.Clear();
+        _answers[key] = (flags, Environment.TickCount64 + (long)lifetime.TotalMilliseconds);
+    }
+
+    /// <summary>Good (no revocation flag) or revoked: anything else means the status is not known.</summary>
+    private static bool IsConclusive(X509ChainStatusFlags flags) =>
+        flags == X509ChainStatusFlags.NoError || (flags & X509ChainStatusFlags.Revoked) != 0;
+}

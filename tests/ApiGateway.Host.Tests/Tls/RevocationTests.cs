@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using ApiGateway.Host.Tests.Support;
+
+namespace ApiGateway.Host.Tests.Tls;
+
+/// <summary>
+/// Revocation off the request path: client certificates whose CRL distribution point is a real HTTP server on
+/// loopback that answers slowly. Requests of policies that check revocation wait for the answer (as APIM's online
+/// check does) without holding a thread, one fetch serves every request for the certificate, a revoked certificate
+/// is refused, and other connections are served at once while the CRL server dawdles.
+/// </summary>
+public sealed class RevocationTests
+{
+    private const string Hello = """
+        <policies><inbound><return-response><set-status code="200" reason="OK" /></return-response></inbound></policies>
+        """;
+
+    private const string Validated = """
+        <policies>
+          <inbound>
+            <validate-client-certificate validate-trust="true" validate-not-before="true" validate-not-after="true" />
+            <return-response><set-status code="200" reason="OK" /></return-response>
+          </inbound>
+        </policies>
+        """;
+
+    private const string Verified = """
+        <policies>
+          <inbound>
+            <choose>
+              <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.Verify())">
+                <return-response><set-status code="403" reason="Forbidden" /></return-response>
+              </when>
+            </choose>
+            <return-response><set-status code="200" reason="OK" /></return-response>
+          </inbound>
+        </policies>
+        """;
+
+    [Fact]
+    public async Task ASlowCrlServer_DelaysOnlyTheRequestsThatNeedIt_OneFetchPerCertificate_AndARevokedCertificateIsRefused()
+    {
+        await using var gateway = TestGateway.Create();
+        await using var crl = await SlowCrlServer.StartAsync(TimeSpan.FromSeconds(2.5));
+        using var good = Issue(gateway.Ca, "CN=good", crl.Url);
+        using var revoked = Issue(gateway.Ca, "CN=revoked", crl.Url);
+        crl.Publish(gateway.Ca, revoked);
+        gateway.AddApi("fast", "fast", policy: Hello);
+        gateway.AddApi("validated", "validated", policy: Validated);
+        gateway.AddApi("verified", "verified", policy: Verified);
+        await gateway.StartAsync();
+
+        // Twelve requests on twelve connections need the good certificate's status: none may block a thread for it.
+        var waiting = Enumerable.Range(0, 12).Select(i => gateway.SendAsync(i % 2 == 0 ? "/validated" : "/verified", good)).ToList();
+        await Task.Delay(300);
+        var slowest = TimeSpan.Zero;
+        for (var i = 0; i < 10; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            Assert.Equal(200, (await gateway.SendAsync("/fast", good)).Status);
+            slowest = watch.Elapsed > slowest ? watch.Elapsed : slowest;
+        }
+        var fastDone = DateTime.UtcNow;
+        var answers = await Task.WhenAll(waiting);
+
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        Assert.True(slowest < TimeSpan.FromSeconds(1), $"A request that needs no revocation check waited {slowest.TotalMilliseconds:F0} ms while the CRL server was slow.");
+        Assert.True(crl.FirstAnsweredAt > fastDone, "The other requests were all served before the CRL server answered.");
+        Assert.Equal(1, crl.Requests); // one fetch for twelve requests
+        // Now the CRL is known: the revoked certificate is refused by both forms of the check, without a new wait.
+        var watchRevoked = Stopwatch.StartNew();
+        var refused = await gateway.SendAsync("/validated", revoked);
+        var refusedVerify = await gateway.SendAsync("/verified", revoked);
+        Assert.Equal(403, refused.Status);
+        Assert.Contains("revoked", refused.Body, StringComparison.Ordinal);
+        Assert.Equal(403, refusedVerify.Status);
+        Assert.True(watchRevoked.Elapsed < TimeSpan.FromSeconds(2), $"The cached CRL answered in {watchRevoked.Elapsed.TotalMilliseconds:F0} ms.");
+        Assert.Equal(200, (await gateway.SendAsync("/validated", good)).Status);
+    }
+
+    [Fact]
+    public async Task ADeadCrlServer_GivesUnknown_WhichValidateClientCertificateRefuses_AsBefore()
+    {
+        await using var gateway = TestGateway.Create();
+        var port = FreePort.Next(); // nothing listens there
+        using var orphan = Issue(gateway.Ca, "CN=orphan", $"http://127.0.0.1:{port}/gone-{Guid.NewGuid():N}.crl");
+        gateway.AddApi("validated", "validated", policy: Validated);
+        await gateway.StartAsync();
+
+        var response = await gateway.SendAsync("/validated", orphan);
+
+        Assert.Equal(403, response.Status);
+        Assert.Contains("revocation status could not be checked", response.Body, StringComparison.Ordinal);
+    }
+
+    /// <summary>A client certificate issued by <paramref name="ca"/> whose CRL distribution point is <paramref name="crlUrl"/>.</summary>
+    private static X509Certificate2 Issue(X509Certificate2 ca, string subject, string crlUrl)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        request.CertificateExtensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension([crlUrl]));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = RandomNumberGenerator.GetBytes(12);
+        serial[0] &= 0x7f;
+        using var caKey = ca.GetECDsaPrivateKey()!;
+        using var signed = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
+        return signed.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>An HTTP server on loopback that answers every GET with the CRL after a delay, and counts the requests.</summary>
+    private sealed class SlowCrlServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener;
+        private readonly TimeSpan _delay;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private byte[] _crl = [];
+        private int _requests;
+        private long _firstAnsweredTicks;
+
+        private SlowCrlServer(TcpListener listener, TimeSpan delay)
+        {
+            _listener = listener;
+            _delay = delay;
+            Url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/ca-{Guid.NewGuid():N}.crl";
+            _loop = Task.Run(AcceptAsync);
+        }
+
+        public string Url { get; }
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public DateTime FirstAnsweredAt => new(Interlocked.Read(ref _firstAnsweredTicks), DateTimeKind.Utc);
+
+        public static Task<SlowCrlServer> StartAsync(TimeSpan delay)
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return Task.FromResult(new SlowCrlServer(listener, delay));
+        }
+
+        /// <summary>The CRL of <paramref name="ca"/>, listing <paramref name="revoked"/>.</summary>
+        public void Publish(X509Certificate2 ca, X509Certificate2 revoked)
+        {
+            var builder = new CertificateRevocationListBuilder();
+            builder.AddEntry(revoked, DateTimeOffset.UtcNow.AddMinutes(-5), X509RevocationReason.KeyCompromise);
+            _crl = builder.Build(ca, 1, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256, thisUpdate: DateTimeOffset.UtcNow.AddMinutes(-1));
+        }
+
+        private async Task AcceptAsync()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+                {
+                    return;
+                }
+                _ = Task.Run(() => AnswerAsync(client));
+            }
+        }
+
+        private async Task AnswerAsync(TcpClient client)
+        {
+            using (client)
+            {
+                try
+                {
+                    var stream = client.GetStream();
+                    var buffer = new byte[4096];
+                    var read = 0;
+                    while (read < buffer.Length && !Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        var n = await stream.ReadAsync(buffer.AsMemory(read), _stop.Token);
+                        if (n == 0)
+                            return;
+                        read += n;
+                    }
+                    Interlocked.Increment(ref _requests);
+                    await Task.Delay(_delay, _stop.Token);
+                    Interlocked.CompareExchange(ref _firstAnsweredTicks, DateTime.UtcNow.Ticks, 0);
+                    var header = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {_crl.Length}\r\nConnection: close\r\n\r\n");
+                    await stream.WriteAsync(header, _stop.Token);
+                    await stream.WriteAsync(_crl, _stop.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+                {
+                }
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            try
+            {
+                await _loop;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            _stop.Dispose();
+        }
+    }
+}
