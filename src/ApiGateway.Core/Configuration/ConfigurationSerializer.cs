@@ -40,6 +40,7 @@ public static class ConfigurationSerializer
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         options.Converters.Add(new UtcDateConverter());
         options.Converters.Add(new IdMapConverterFactory());
+        options.Converters.Add(new StringListConverter());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }
@@ -222,6 +223,36 @@ public static class ConfigurationSerializer
             var utc = value.ToUniversalTime();
             var format = utc.Ticks % TimeSpan.TicksPerSecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss'Z'" : "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
             writer.WriteStringValue(utc.ToString(format, CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>
+    /// Lists of strings (ids, thumbprints, cipher suites, header values): a null in one is an error of the file, as a
+    /// null property is (RespectNullableAnnotations does not reach into collections, and a null id fails far later,
+    /// as an exception of whatever looks it up).
+    /// </summary>
+    private sealed class StringListConverter : JsonConverter<ImmutableArray<string>>
+    {
+        public override ImmutableArray<string> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+                throw new JsonException($"Expected an array of strings, found {reader.TokenType}.");
+            var builder = ImmutableArray.CreateBuilder<string>();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.String)
+                    throw new JsonException($"every element of this list must be a string, not {(reader.TokenType == JsonTokenType.Null ? "null" : reader.TokenType.ToString())}");
+                builder.Add(reader.GetString()!);
+            }
+            return builder.ToImmutable();
+        }
+
+        public override void Write(Utf8JsonWriter writer, ImmutableArray<string> value, JsonSerializerOptions options)
+        {
+            writer.WriteStartArray();
+            foreach (var item in value.IsDefault ? [] : value)
+                writer.WriteStringValue(item);
+            writer.WriteEndArray();
         }
     }
 

@@ -26,8 +26,12 @@ internal sealed class PolicyXmlPreprocessor
         _origin = new List<int>(source.Length + 64);
     }
 
-    /// <summary>The well-formed text.</summary>
-    public string Escaped => _output.ToString();
+    private string? _escaped;
+    private int[]? _escapedLines;
+    private int[]? _sourceLines;
+
+    /// <summary>The well-formed text (made once: the parser maps a position per element through it).</summary>
+    public string Escaped => _escaped ??= _output.ToString();
 
     /// <summary>
     /// Escapes the expressions of <paramref name="source"/>. With <paramref name="literalAmpersands"/> (APIM's
@@ -47,10 +51,31 @@ internal sealed class PolicyXmlPreprocessor
         escapedIndex < 0 ? 0 : escapedIndex >= _origin.Count ? _source.Length : _origin[escapedIndex];
 
     /// <summary>Maps a 1-based (line, column) of the escaped text to the same of the original text.</summary>
+    /// <remarks>
+    /// Through the line starts of both texts, found once: the parser maps every element and attribute, and scanning
+    /// the text from its start for each made a policy of many elements quadratic (a 1 MB policy took minutes).
+    /// </remarks>
     public (int Line, int Column) Map(int line, int column)
     {
-        var index = IndexOf(Escaped, line, column);
-        return LineColumn(_source, OriginalIndex(index));
+        var escapedLines = _escapedLines ??= LineStarts(Escaped);
+        var sourceLines = _sourceLines ??= LineStarts(_source);
+        var escaped = Escaped;
+        // As IndexOf: the start of the line (past the end when there is no such line), then the column, not past the end.
+        var index = line <= 1 ? 0 : line - 1 < escapedLines.Length ? escapedLines[line - 1] : -1;
+        index = index < 0 ? escaped.Length : Math.Min(escaped.Length, index + Math.Max(0, column - 1));
+        var original = Math.Min(OriginalIndex(index), _source.Length);
+        var found = Array.BinarySearch(sourceLines, original);
+        var lineIndex = found >= 0 ? found : ~found - 1;
+        return (lineIndex + 1, original - sourceLines[lineIndex] + 1);
+    }
+
+    /// <summary>The index of the first character of every line of <paramref name="text"/> (lines end with '\n').</summary>
+    private static int[] LineStarts(string text)
+    {
+        var starts = new List<int> { 0 };
+        for (var i = text.IndexOf('\n'); i >= 0; i = text.IndexOf('\n', i + 1))
+            starts.Add(i + 1);
+        return [.. starts];
     }
 
     internal static int IndexOf(string text, int line, int column)
