@@ -17,22 +17,10 @@ internal sealed class PolicyParser(PolicyXmlPreprocessor pre, PolicyScope scope)
 
     public PolicyScope Scope => scope;
 
-    /// <summary>
-    /// How deep elements may nest, <c>&lt;policies&gt;</c> being 1. Real policies need a handful of levels (a choose in
-    /// a when in a choose); parsing, composing and running a policy follow its nesting, so without a bound a document
-    /// of thousands of nested choose elements (well within MaxPolicySize) would take minutes or exhaust the stack.
-    /// </summary>
-    public const int MaxElementDepth = 64;
-
     public PolicyDocument Run(XDocument xml, string text)
     {
         var sections = new Dictionary<PolicySectionKind, PolicySection>();
         var root = xml.Root!;
-        if (TooDeep(root) is { } deep)
-        {
-            Error(deep, $"<{deep.Name.LocalName}> nests more than {MaxElementDepth.ToString(System.Globalization.CultureInfo.InvariantCulture)} elements deep; a policy may nest at most {MaxElementDepth.ToString(System.Globalization.CultureInfo.InvariantCulture)} levels. Flatten the nested <choose> elements (combine their conditions)");
-            return new PolicyDocument(text, scope, sections);
-        }
         if (root.Name.LocalName != "policies" || root.Name.NamespaceName.Length != 0)
         {
             Error(root, $"the root element must be <policies>, not <{root.Name}>");
@@ -56,22 +44,6 @@ internal sealed class PolicyParser(PolicyXmlPreprocessor pre, PolicyScope scope)
             sections[kind] = new PolicySection(kind, ParseBody(child, kind, topLevel: true), line, column);
         }
         return new PolicyDocument(text, scope, sections);
-    }
-
-    /// <summary>The first element deeper than <see cref="MaxElementDepth"/>, found without recursion.</summary>
-    private static XElement? TooDeep(XElement root)
-    {
-        var pending = new Stack<(XElement Element, int Depth)>();
-        pending.Push((root, 1));
-        while (pending.Count > 0)
-        {
-            var (element, depth) = pending.Pop();
-            if (depth > MaxElementDepth)
-                return element;
-            foreach (var child in element.Elements())
-                pending.Push((child, depth + 1));
-        }
-        return null;
     }
 
     /// <summary>The elements inside <paramref name="parent"/>, each parsed by its own element.</summary>

@@ -63,7 +63,8 @@ internal static class Worker
                 continue;
             }
             Say("> " + item.Index.ToString(CultureInfo.InvariantCulture));
-            Record(item.Index, item.Case, RunOne(world, item.Case, item.Index));
+            // A regression case runs every check (index 0: loaded even when the validator refuses it).
+            Record(item.Index, item.Case, RunOne(world, item.Case, options.Replay.Count > 0 ? 0 : item.Index));
         }
         RunExpressions(world, pending, Say, Record);
         Flush();
@@ -83,7 +84,7 @@ internal static class Worker
         {
             return c.Target switch
             {
-                FuzzTarget.Configuration => ConfigurationTarget.Run(world, c),
+                FuzzTarget.Configuration => ConfigurationTarget.Run(world, c, index),
                 FuzzTarget.Policy => PolicyTarget.Run(world, c, (int)(index % 1000)),
                 _ => throw new InvalidOperationException("expressions run in batches"),
             };

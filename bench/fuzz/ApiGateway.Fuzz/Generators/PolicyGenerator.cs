@@ -68,10 +68,12 @@ public static class PolicyGenerator
 
     /// <summary>Any case for the policy target.</summary>
     public static Gen<FuzzCase> Cases { get; } = Gen.Frequency(
+        (3, Documents(PolicyScope.Api, clean: true).Select(t => FuzzCase.OfText(FuzzTarget.Policy, t, "generated valid api"))),
+        (1, Documents(PolicyScope.Global, clean: true).Select(t => FuzzCase.OfText(FuzzTarget.Policy, t, "generated valid global"))),
         (5, Documents(PolicyScope.Api).Select(t => FuzzCase.OfText(FuzzTarget.Policy, t, "generated api"))),
         (2, Documents(PolicyScope.Global).Select(t => FuzzCase.OfText(FuzzTarget.Policy, t, "generated global"))),
         (1, DeepCase),
-        (5, Documents(PolicyScope.Api).SelectMany(t =>
+        (5, Gen.OneOf(Documents(PolicyScope.Api), Documents(PolicyScope.Api, clean: true)).SelectMany(t =>
             from edits in Gen.Choose(1, 5)
             from seeds in Gen.ArrayOf(Gen.Choose(0, int.MaxValue), edits * 3)
             select FuzzCase.OfText(FuzzTarget.Policy, Mutations.EditText(t, seeds, Tokens), "mutated api"))));
@@ -80,6 +82,31 @@ public static class PolicyGenerator
     /// The scope a policy case is parsed in: global when its text says so (the generator's first line), else API.
     /// </summary>
     public static PolicyScope ScopeOf(string text) => text.StartsWith("<!-- global -->", StringComparison.Ordinal) ? PolicyScope.Global : PolicyScope.Api;
+
+    /// <summary>
+    /// A whole document. <paramref name="clean"/>: a valid one (elements in their sections with good values and
+    /// expressions of the right kind), what most configurations hold; else the four sections (sometimes one missing,
+    /// doubled or out of order), each a body of any elements with any attributes.
+    /// </summary>
+    public static Gen<string> Documents(PolicyScope scope, bool clean) => clean ? Clean(scope) : Documents(scope);
+
+    private static Gen<string> Clean(PolicyScope scope)
+    {
+        var inherit = scope == PolicyScope.Api ? "<base />" : string.Empty;
+        var text = Gen.Frequency((2, Gen.Constant("fuzz")), (1, Gen.Elements(Pool[ExpressionPlace.Text]).Select(e => "@(" + e + ")")));
+        var header = text.Select(v => $"<set-header name=\"x-fuzz\" exists-action=\"override\"><value>{SecurityElement.Escape(v)}</value></set-header>");
+        var variable = Gen.Frequency((1, Gen.Constant("1")), (1, Gen.Elements(Pool[ExpressionPlace.Value]).Select(e => "@(" + e + ")")))
+            .Select(v => $"<set-variable name=\"v\" value=\"{SecurityElement.Escape(v)}\" />");
+        var choose = Gen.Elements(Pool[ExpressionPlace.Condition]).SelectMany(condition => variable.Select(body =>
+            $"<choose><when condition=\"{SecurityElement.Escape("@(" + condition + ")")}\">{body}</when><otherwise>{body}</otherwise></choose>"));
+        var answer = Gen.Elements("200", "403").SelectMany(code => text.Select(body =>
+            $"<return-response><set-status code=\"{code}\" reason=\"Fuzz\" /><set-body>{SecurityElement.Escape(body)}</set-body></return-response>"));
+        return from inbound in Gen.ListOf(Gen.OneOf(header, variable, choose), 3)
+               from end in Gen.Frequency((2, Gen.Constant(string.Empty)), (1, answer))
+               from outbound in Gen.Frequency((1, Gen.Constant(string.Empty)), (1, header))
+               select $"{(scope == PolicyScope.Global ? "<!-- global -->\n" : string.Empty)}<policies>\n  <inbound>{inherit}{string.Concat(inbound)}{end}</inbound>\n" +
+                      $"  <backend>{(scope == PolicyScope.Api ? "<base />" : "<forward-request />")}</backend>\n  <outbound>{inherit}{outbound}</outbound>\n  <on-error>{inherit}</on-error>\n</policies>";
+    }
 
     /// <summary>A whole document: the four sections (sometimes one missing, doubled or out of order), each a body.</summary>
     public static Gen<string> Documents(PolicyScope scope) =>
