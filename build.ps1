@@ -33,6 +33,11 @@
     tests/mutation/host.json; the reports land in TestResults/mutation/<target>/ and the score per file is printed.
     Slow (tens of minutes): not part of the per-commit test command. tests/MUTATION.md records the scores.
 .EXAMPLE
+    ./build.ps1 -Task Fuzz -FuzzCount 1000000
+    The fuzzing run (bench/fuzz): generated and mutated configuration files, policy documents and policy expressions
+    in watched worker processes; prints the outcomes and every finding, writes each failing input to
+    tests/ApiGateway.Host.Tests/Fuzz/regressions/ and fails when anything failed. See bench/fuzz/README.md.
+.EXAMPLE
     ./build.ps1 -Task Bench -Quick
     Runs the benchmarks (bench/run.sh: BenchmarkDotNet suites, rotation under load, the peer comparison with nginx
     and HAProxy) and writes bench/results/<timestamp>/RESULTS.md; without -Quick the result is also copied to
@@ -43,7 +48,7 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [ValidateSet('Build', 'Package', 'Test', 'Pester', 'All', 'Bench', 'Mutation')]
+    [ValidateSet('Build', 'Package', 'Test', 'Pester', 'All', 'Bench', 'Mutation', 'Fuzz')]
     [string] $Task = 'All',
 
     # Mutation only: which code under test (tests/mutation/<name>.json lists its files).
@@ -51,7 +56,11 @@ param(
     [string] $MutationTarget = 'All',
 
     # Bench only: the smoke-sized run (bench/run.sh --quick).
-    [switch] $Quick
+    [switch] $Quick,
+
+    # Fuzz only: how many inputs (split 45 % configurations, 45 % policies, 10 % expressions), and the seed (random when 0).
+    [long] $FuzzCount = 1000000,
+    [ulong] $FuzzSeed = 0
 )
 
 $ErrorActionPreference = 'Stop'
@@ -229,6 +238,13 @@ if ($Task -eq 'Mutation') {
             [pscustomobject]@{ File = [IO.Path]::GetRelativePath($PSScriptRoot, $file.Name); Killed = $killed; Survived = $survived; Score = $score }
         }
     }
+}
+
+if ($Task -eq 'Fuzz') {
+    $fuzzProject = Join-Path $PSScriptRoot 'bench/fuzz/ApiGateway.Fuzz'
+    Invoke-Step 'dotnet build bench/fuzz' { dotnet build $fuzzProject -c Release --nologo -v quiet }
+    $fuzzArguments = @('run', '--count', $FuzzCount) + @(if ($FuzzSeed -ne 0) { '--seed', $FuzzSeed })
+    Invoke-Step "fuzz ($FuzzCount inputs)" { dotnet (Join-Path $fuzzProject 'bin/Release/net10.0/ApiGateway.Fuzz.dll') @fuzzArguments }
 }
 
 if ($Task -eq 'Bench') {

@@ -40,6 +40,7 @@ internal static class ConfigurationSerializer
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         options.Converters.Add(new UtcDateConverter());
         options.Converters.Add(new IdMapConverterFactory());
+        options.Converters.Add(new ListConverterFactory());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }
@@ -222,6 +223,48 @@ internal static class ConfigurationSerializer
             var utc = value.ToUniversalTime();
             var format = utc.Ticks % TimeSpan.TicksPerSecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss'Z'" : "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
             writer.WriteStringValue(utc.ToString(format, CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>
+    /// Lists (of ids, thumbprints, cipher suites, header values, hostnames): a null element is an error of the file, as
+    /// a null property is (RespectNullableAnnotations does not reach into collections, and a null element fails far
+    /// later, as an exception of whatever reads it; found by the fuzzer with <c>[null]</c> in certificateIds and hostnames).
+    /// </summary>
+    private sealed class ListConverterFactory : JsonConverterFactory
+    {
+        public override bool CanConvert(Type typeToConvert) =>
+            typeToConvert.IsGenericType
+            && typeToConvert.GetGenericTypeDefinition() == typeof(ImmutableArray<>)
+            && !typeToConvert.GetGenericArguments()[0].IsValueType;
+
+        public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+            (JsonConverter)Activator.CreateInstance(typeof(ListConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
+    }
+
+    private sealed class ListConverter<T> : JsonConverter<ImmutableArray<T>>
+        where T : class
+    {
+        public override ImmutableArray<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+                throw new JsonException($"Expected an array, found {reader.TokenType}.");
+            var builder = ImmutableArray.CreateBuilder<T>();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType == JsonTokenType.Null)
+                    throw new JsonException("an element of this list is null; remove it or give a value");
+                builder.Add(JsonSerializer.Deserialize<T>(ref reader, options)!);
+            }
+            return builder.ToImmutable();
+        }
+
+        public override void Write(Utf8JsonWriter writer, ImmutableArray<T> value, JsonSerializerOptions options)
+        {
+            writer.WriteStartArray();
+            foreach (var item in value.IsDefault ? [] : value)
+                JsonSerializer.Serialize(writer, item, options);
+            writer.WriteEndArray();
         }
     }
 

@@ -95,7 +95,7 @@ internal static class ConfigurationValidator
 
     private static void CheckPolicy(GatewayConfiguration c, string text, PolicyScope scope, string owner, List<string> errors)
     {
-        var limits = (c.Service.Limits ?? new GatewayLimits()).Resolve();
+        var limits = (c.Service.Limits ?? new GatewayLimits()).ResolveWithinRanges();
         if (ExpressionText.PolicySizeProblem(text.Length, limits) is { } tooLarge)
         {
             errors.Add($"The policy of {owner} is not accepted: {tooLarge}.");

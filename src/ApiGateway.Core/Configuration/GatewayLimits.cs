@@ -110,6 +110,23 @@ internal sealed record GatewayLimits
         return result;
     }
 
+    /// <summary>
+    /// As <see cref="Resolve"/>, and every limit outside its range (a problem <see cref="Validate"/> reports) at its
+    /// default too: what a check of the rest of a configuration goes on with, so that a limit the file gets wrong (a
+    /// negative compile deadline, a zero policy size) is reported once, as itself, instead of ending the check with an
+    /// exception or turning every policy into an error.
+    /// </summary>
+    public GatewayLimits ResolveWithinRanges()
+    {
+        var result = this;
+        foreach (var limit in Catalog)
+        {
+            if (limit.Get(result) is not { } value || limit.Check(value) is not null)
+                result = limit.With(result, limit.Get(Defaults));
+        }
+        return result;
+    }
+
     /// <summary>Whether no limit is set (the configuration then leaves <c>limits</c> out).</summary>
     [JsonIgnore]
     public bool IsEmpty => Catalog.All(l => l.Get(this) is null);

@@ -84,7 +84,8 @@ internal sealed class SnapshotBuilder
         var trust = LoadCaCertificates(configuration, store);
         var listeners = BuildListeners(configuration);
         BuildBackends(configuration, store);
-        var limits = (configuration.Service.Limits ?? new GatewayLimits()).Resolve();
+        // Limits out of range are errors of the validator; the rest of the build goes on with their defaults.
+        var limits = (configuration.Service.Limits ?? new GatewayLimits()).ResolveWithinRanges();
         var policies = ParsePolicies(configuration, limits);
         var expressions = CompileExpressions(policies, limits);
 
