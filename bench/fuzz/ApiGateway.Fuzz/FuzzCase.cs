@@ -5,7 +5,7 @@ using System.Text;
 namespace ApiGateway.Fuzz;
 
 /// <summary>What a case is fed to.</summary>
-public enum FuzzTarget
+internal enum FuzzTarget
 {
     /// <summary>The bytes of a configuration file: read, validated, written again, and loaded as the gateway loads it.</summary>
     Configuration,
@@ -16,7 +16,7 @@ public enum FuzzTarget
 }
 
 /// <summary>Where an expression stands, which decides what it must produce (the host's ExpressionKind).</summary>
-public enum ExpressionPlace
+internal enum ExpressionPlace
 {
     Condition,
     Text,
@@ -28,7 +28,7 @@ public enum ExpressionPlace
 /// One input: its target, its bytes (UTF-8 for policies and expressions), and for expressions where it stands and
 /// whether it is a <c>@{...}</c> block. <see cref="Origin"/> says how it was made (generated, mutated, a regression file).
 /// </summary>
-public sealed record FuzzCase(FuzzTarget Target, byte[] Input, string Origin, ExpressionPlace Place = ExpressionPlace.Condition, bool Block = false)
+internal sealed record FuzzCase(FuzzTarget Target, byte[] Input, string Origin, ExpressionPlace Place = ExpressionPlace.Condition, bool Block = false)
 {
     /// <summary>The input as text (invalid UTF-8 is replaced; only configurations are fed as bytes).</summary>
     public string Text => Encoding.UTF8.GetString(Input);
@@ -52,7 +52,7 @@ public sealed record FuzzCase(FuzzTarget Target, byte[] Input, string Origin, Ex
 /// A regression case on disk (<c>&lt;name&gt;.case</c>): a few <c>key: value</c> header lines, a line <c>---</c>, then
 /// the input byte for byte (so a configuration with a stray byte or a policy with a CR stays exactly what failed).
 /// </summary>
-public static class CaseFile
+internal static class CaseFile
 {
     private static readonly byte[] Separator = "\n---\n"u8.ToArray();
 

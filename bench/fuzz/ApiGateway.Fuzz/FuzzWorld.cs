@@ -16,7 +16,7 @@ namespace ApiGateway.Fuzz;
 /// server certificate linked as PEM files, so loading it costs no key derivation, and an uploaded CA certificate),
 /// the gateway's process services, and one expression cache, as a running gateway keeps one across reloads.
 /// </summary>
-public sealed class FuzzWorld : IDisposable
+internal sealed class FuzzWorld : IDisposable
 {
     /// <summary>The ids every generated configuration may refer to and find.</summary>
     public const string ServerCertificateId = "server";

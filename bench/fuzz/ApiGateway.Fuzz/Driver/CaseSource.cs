@@ -9,7 +9,7 @@ namespace ApiGateway.Fuzz.Driver;
 /// made from the seed and the index, at a size that cycles from 1 to 100. So a worker needs only a range of indices,
 /// and the case of any index (the one a dead worker was running) can be made again.
 /// </summary>
-public static class CaseSource
+internal static class CaseSource
 {
     public static FuzzCase At(FuzzTarget target, ulong seed, long index, FuzzWorld world)
     {

@@ -5,7 +5,7 @@ using System.Text;
 namespace ApiGateway.Fuzz.Driver;
 
 /// <summary>What to run: a target's cases <c>[From, From + Count)</c> of <see cref="Seed"/>, or the regression files of <see cref="Replay"/>.</summary>
-public sealed record FuzzRunOptions
+internal sealed record FuzzRunOptions
 {
     public FuzzTarget Target { get; init; }
     public ulong Seed { get; init; }
@@ -32,7 +32,7 @@ public sealed record FuzzRunOptions
 }
 
 /// <summary>A case that did not end in success or a typed error.</summary>
-public sealed record FuzzFinding(long Index, string Kind, string Detail, FuzzCase? Case, string? SavedAs)
+internal sealed record FuzzFinding(long Index, string Kind, string Detail, FuzzCase? Case, string? SavedAs)
 {
     public override string ToString() =>
         $"case {Index.ToString(CultureInfo.InvariantCulture)} ({Kind}): {Detail}" +
@@ -47,7 +47,7 @@ public sealed record FuzzFinding(long Index, string Kind, string Detail, FuzzCas
 }
 
 /// <summary>What a run did: cases run, how each ended, what failed, how long it took.</summary>
-public sealed class FuzzReport
+internal sealed class FuzzReport
 {
     public long Cases { get; internal set; }
     public Dictionary<string, long> Outcomes { get; } = new(StringComparer.Ordinal);
@@ -73,7 +73,7 @@ public sealed class FuzzReport
 /// expressions that dies while compiling is run again a case at a time to find the one. Every failing case is written
 /// to the regression folder.
 /// </summary>
-public static class FuzzDriver
+internal static class FuzzDriver
 {
     public static FuzzReport Run(FuzzRunOptions options, Action<string>? log = null)
     {

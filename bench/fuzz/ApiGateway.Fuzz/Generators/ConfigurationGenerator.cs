@@ -12,7 +12,7 @@ namespace ApiGateway.Fuzz.Generators;
 /// outside the catalog's ranges), backends with credentials, APIs with generated policies, a global policy. Then byte
 /// edits of the file and structural edits of its JSON.
 /// </summary>
-public static class ConfigurationGenerator
+internal static class ConfigurationGenerator
 {
     private static readonly string[] HostNames = ["localhost", "api.contoso.com", "*.contoso.com", "LOCALHOST", "-bad", "a..b", "", "x_y", "\u00e9.com", "*", new string('a', 64)];
     private static readonly int[] Ports = [443, 8443, 1, 65535, 0, 65536, -1];

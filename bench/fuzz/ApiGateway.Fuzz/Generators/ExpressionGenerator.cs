@@ -11,7 +11,7 @@ namespace ApiGateway.Fuzz.Generators;
 /// budget's exception), constructs the allow-list must refuse (I/O, processes, reflection, threads, dynamic, unsafe,
 /// the budget itself), brackets nested past the limit, and token mutations of all of them.
 /// </summary>
-public static class ExpressionGenerator
+internal static class ExpressionGenerator
 {
     private static readonly string[] BoolLeaves =
     [

@@ -9,7 +9,7 @@ namespace ApiGateway.Fuzz.Generators;
 /// text edits with a dictionary of tokens, byte edits of a file, and structural edits of JSON (a value replaced by
 /// one of another kind, a property removed, renamed or doubled in another case, nesting deepened).
 /// </summary>
-public static class Mutations
+internal static class Mutations
 {
     /// <summary>Applies one edit per three numbers of <paramref name="seeds"/> to <paramref name="text"/>.</summary>
     public static string EditText(string text, int[] seeds, string[] tokens)

@@ -12,7 +12,7 @@ namespace ApiGateway.Fuzz.Generators;
 /// values literal (good and bad) or expressions written as APIM authors write them (raw quotes and &lt; inside an
 /// attribute) or escaped; then character edits with XML's own tokens (entities, CDATA, comments, DTDs, stray tags).
 /// </summary>
-public static class PolicyGenerator
+internal static class PolicyGenerator
 {
     private static readonly Dictionary<ExpressionPlace, string[]> Pool = Enum.GetValues<ExpressionPlace>().ToDictionary(
         p => p,

@@ -1,7 +1,7 @@
 namespace ApiGateway.Fuzz.Targets;
 
 /// <summary>How a case ended.</summary>
-public enum VerdictKind
+internal enum VerdictKind
 {
     /// <summary>Accepted: loaded, or run to a decision (<see cref="Verdict.Detail"/> says which, e.g. the status).</summary>
     Success,
@@ -12,7 +12,7 @@ public enum VerdictKind
 }
 
 /// <summary>The outcome of one case.</summary>
-public sealed record Verdict(VerdictKind Kind, string Detail)
+internal sealed record Verdict(VerdictKind Kind, string Detail)
 {
     public static Verdict Success(string detail) => new(VerdictKind.Success, detail);
 
