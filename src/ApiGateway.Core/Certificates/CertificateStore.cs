@@ -163,13 +163,17 @@ internal sealed class CertificateStore
             }
             case CertificateSource.LinkedFile:
             {
+                // The validator reports the same; the snapshot build loads what it can to list every problem at once,
+                // so a hand-edited entry must end in a typed error here too, never an ArgumentException.
+                if (string.IsNullOrWhiteSpace(entry.Path))
+                    throw Unusable(id, "it is linked to a file but has no path");
                 using var password = entry.PasswordSecret is { } secret ? ReadSecret(secret) : null;
-                return CertificateLoader.Load(CertificateInput.Linked(entry.Path!, entry.KeyPath, password));
+                return CertificateLoader.Load(CertificateInput.Linked(entry.Path, entry.KeyPath, password));
             }
             case CertificateSource.Store:
-                return CertificateLoader.FromStore(entry.Thumbprint,
-                    Enum.Parse<StoreLocation>(entry.StoreLocation ?? nameof(StoreLocation.CurrentUser), ignoreCase: true),
-                    entry.StoreName ?? "My");
+                if (!TryStoreLocation(entry.StoreLocation, out var location))
+                    throw Unusable(id, $"its store location '{entry.StoreLocation}' is neither CurrentUser nor LocalMachine");
+                return CertificateLoader.FromStore(entry.Thumbprint, location, entry.StoreName ?? "My");
             default:
                 throw new ArgumentOutOfRangeException(nameof(entry));
         }
@@ -363,6 +367,27 @@ internal sealed class CertificateStore
         if ((File.GetUnixFileMode(folder) & ~FolderMode) != 0)
             File.SetUnixFileMode(folder, FolderMode);
     }
+
+    /// <summary>CurrentUser when absent; the two names (any case), never a number or a combination.</summary>
+    internal static bool TryStoreLocation(string? value, out StoreLocation location)
+    {
+        location = StoreLocation.CurrentUser;
+        if (value is null)
+            return true;
+        foreach (var known in (ReadOnlySpan<StoreLocation>)[StoreLocation.CurrentUser, StoreLocation.LocalMachine])
+        {
+            if (string.Equals(value, known.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                location = known;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static GatewayException Unusable(string id, string why) =>
+        new GatewayException("Certificate", "Unusable", GatewayErrorCategory.InvalidData,
+            $"Certificate '{id}' cannot be loaded: {why}. Fix its entry in the configuration, or add the certificate again with Add-GatewayCertificate.", id);
 
     private static GatewayException Damaged(string id, string name, string why) =>
         new GatewayException("CertificateStore", "Damaged", GatewayErrorCategory.InvalidData,

@@ -48,6 +48,8 @@ internal static class ConfigurationValidator
                 errors.Add($"Certificate '{id}' is linked to a file but has no path.");
             if (cert.Source == CertificateSource.Store && string.IsNullOrEmpty(cert.StoreName))
                 errors.Add($"Certificate '{id}' is a certificate store entry but names no store.");
+            if (cert.Source == CertificateSource.Store && !Certificates.CertificateStore.TryStoreLocation(cert.StoreLocation, out _))
+                errors.Add($"Certificate '{id}' names the store location '{cert.StoreLocation}'; it must be CurrentUser or LocalMachine.");
         }
         foreach (var id in c.CaCertificates.Keys)
         {

@@ -179,4 +179,40 @@ public sealed class CertificateStoreTests : IDisposable
         Assert.Equal("s3cr3t-parameter", Secrets.Use(read, (chars, _) => new string(chars)));
         Assert.True(backend.Credentials!.HasAuthorizationHeaderParameter);
     }
+    // Found by the fuzzer: a hand-edited entry reached the loader (the snapshot build loads what it can, to list every
+    // problem at once) and ended in an ArgumentException instead of a configuration error.
+    [Theory]
+    [InlineData("LinkedFile", null, null, "linked to a file but has no path")]
+    [InlineData("LinkedFile", " ", null, "linked to a file but has no path")]
+    [InlineData("Store", null, "Nowhere", "store location 'Nowhere'")]
+    [InlineData("Store", null, "1", "store location '1'")]
+    public void LoadCertificate_AnEntryTheValidatorRefuses_IsATypedErrorNamingIt(string source, string? path, string? location, string expected)
+    {
+        var entry = new CertificateEntry
+        {
+            Thumbprint = "0123456789ABCDEF0123456789ABCDEF01234567",
+            Subject = "CN=x",
+            Issuer = "CN=x",
+            SerialNumber = "01",
+            Source = Enum.Parse<CertificateSource>(source),
+            Path = path,
+            StoreName = "My",
+            StoreLocation = location,
+        };
+
+        var error = Assert.Throws<GatewayException>(() => _service.CertificateStore.LoadCertificate("edited", entry));
+        Assert.Equal("CertificateUnusable", error.ErrorId);
+        Assert.Contains("'edited'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("CurrentUser", true)]
+    [InlineData("localmachine", true)]
+    [InlineData("Nowhere", false)]
+    [InlineData("1", false)]
+    [InlineData("CurrentUser, LocalMachine", false)]
+    public void StoreLocation_IsOneOfTheTwoNames(string? value, bool valid) =>
+        Assert.Equal(valid, CertificateStore.TryStoreLocation(value, out _));
 }
