@@ -144,6 +144,44 @@ Describe 'Get-GatewayStatus' {
     }
 }
 
+Describe 'Start-Gateway options for production' {
+    It 'writes the access log, serves health and metrics on -HealthAddress, and never /status there' {
+        $context = New-ServingGateway -Name 'start-options'
+        $accessLog = Join-Path $TestDrive 'access.log'
+        $healthPort = Get-FreePort
+        $started = Start-Gateway -Context $context -TimeoutSec 120 -AccessLogPath $accessLog -HealthAddress "127.0.0.1:$healthPort" -DrainTimeoutSec 5 -ShutdownDelaySec 0 -ErrorAction Stop
+        try {
+            $url = ($started.ListeningUrls | Select-Object -First 1).TrimEnd('/') + '/no-such-api?secret=hunter2'
+            (Invoke-WebRequest -Uri $url -SkipCertificateCheck -SkipHttpErrorCheck).StatusCode | Should -Be 404
+
+            $deadline = (Get-Date).AddSeconds(10)
+            while (-not ((Test-Path -LiteralPath $accessLog) -and (Get-Content -LiteralPath $accessLog -Raw)) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            $line = Get-Content -LiteralPath $accessLog | Select-Object -Last 1 | ConvertFrom-Json
+            $line.status | Should -Be 404
+            $line.path | Should -Be '/no-such-api'
+            Get-Content -LiteralPath $accessLog -Raw | Should -Not -Match 'hunter2'
+
+            (Invoke-WebRequest -Uri "http://127.0.0.1:$healthPort/readyz" -SkipHttpErrorCheck).StatusCode | Should -Be 200
+            (Invoke-WebRequest -Uri "http://127.0.0.1:$healthPort/metrics").Content | Should -Match 'apigateway_'
+            (Invoke-WebRequest -Uri "http://127.0.0.1:$healthPort/status" -SkipHttpErrorCheck).StatusCode | Should -Be 404
+        }
+        finally {
+            Stop-Gateway -Context $context
+        }
+    }
+
+    It 'refuses a -HealthAddress that is not an address and port, quoting the gateway: StartGatewayStartFailed' {
+        $context = New-ServingGateway -Name 'start-bad-health'
+        $err = $null
+
+        Start-Gateway -Context $context -TimeoutSec 120 -HealthAddress 'nonsense' -ErrorAction SilentlyContinue -ErrorVariable err
+
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'StartGatewayStartFailed,*'
+        $err[0].Exception.Message | Should -Match "--health-address 'nonsense'"
+        (Get-GatewayStatus -Context $context).IsRunning | Should -BeFalse
+    }
+}
+
 Describe 'Stop-Gateway' {
     It 'stops the gateway gracefully and says what happened with -PassThru' {
         $context = New-ServingGateway -Name 'stop'

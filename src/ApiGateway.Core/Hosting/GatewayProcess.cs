@@ -21,6 +21,49 @@ internal sealed record GatewayStartOptions
 
     /// <summary>How long to wait for the gateway to report ready. Default: 60 seconds (the first start compiles the policies).</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary><c>--access-log</c>: the file the gateway appends one JSON line per request to. Default: none (off).</summary>
+    public string? AccessLogPath { get; init; }
+
+    /// <summary><c>--health-address</c>: where /healthz, /readyz and /metrics are also served (e.g. <c>*:9100</c>).</summary>
+    public string? HealthAddress { get; init; }
+
+    /// <summary><c>--drain-timeout</c>: how long a stop lets requests in flight finish. Default: the host's (30 s).</summary>
+    public TimeSpan? DrainTimeout { get; init; }
+
+    /// <summary><c>--shutdown-delay</c>: how long a stop keeps accepting connections with /readyz at 503 first. Default: 0.</summary>
+    public TimeSpan? ShutdownDelay { get; init; }
+
+    /// <summary>The host's command-line options these settings stand for, in the order the host documents them.</summary>
+    internal IEnumerable<string> HostArguments()
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        if (StatusPort is { } port)
+        {
+            yield return "--status-port";
+            yield return port.ToString(invariant);
+        }
+        if (HealthAddress is { } health)
+        {
+            yield return "--health-address";
+            yield return health;
+        }
+        if (AccessLogPath is { } accessLog)
+        {
+            yield return "--access-log";
+            yield return accessLog;
+        }
+        if (DrainTimeout is { } drain)
+        {
+            yield return "--drain-timeout";
+            yield return ((long)drain.TotalSeconds).ToString(invariant);
+        }
+        if (ShutdownDelay is { } delay)
+        {
+            yield return "--shutdown-delay";
+            yield return ((long)delay.TotalSeconds).ToString(invariant);
+        }
+    }
 }
 
 /// <summary>A gateway started by <see cref="GatewayProcess.Start"/>.</summary>
@@ -99,7 +142,7 @@ internal static class GatewayProcess
         // Until the host moves its output into the log file, whatever the muxer or runtime prints (a missing
         // framework, a crash at start) arrives here; it is quoted if the start fails.
         var early = new EarlyOutput();
-        using var process = new Process { StartInfo = StartInfo(muxer, host, config, logPath, options.StatusPort) };
+        using var process = new Process { StartInfo = StartInfo(muxer, host, config, logPath, options) };
         process.OutputDataReceived += early.Collect;
         process.ErrorDataReceived += early.Collect;
         try
@@ -136,8 +179,8 @@ internal static class GatewayProcess
             GatewayStateFile.DeleteStale(config);
     }
 
-    /// <summary><c>dotnet ApiGateway.Host.dll run --config ... --log-file ... --detach [--status-port N]</c>, its output redirected.</summary>
-    private static ProcessStartInfo StartInfo(string muxer, string host, string config, string logPath, int? statusPort)
+    /// <summary><c>dotnet ApiGateway.Host.dll run --config ... --log-file ... --detach [options]</c>, its output redirected.</summary>
+    private static ProcessStartInfo StartInfo(string muxer, string host, string config, string logPath, GatewayStartOptions options)
     {
         var start = new ProcessStartInfo(muxer)
         {
@@ -147,18 +190,8 @@ internal static class GatewayProcess
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(config)!,
         };
-        start.ArgumentList.Add(host);
-        start.ArgumentList.Add("run");
-        start.ArgumentList.Add("--config");
-        start.ArgumentList.Add(config);
-        start.ArgumentList.Add("--log-file");
-        start.ArgumentList.Add(logPath);
-        start.ArgumentList.Add("--detach");
-        if (statusPort is { } port)
-        {
-            start.ArgumentList.Add("--status-port");
-            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
+        foreach (var argument in (string[])[host, "run", "--config", config, "--log-file", logPath, "--detach", .. options.HostArguments()])
+            start.ArgumentList.Add(argument);
         return start;
     }
 

@@ -39,6 +39,32 @@ public sealed class StartGatewayCommand : GatewayCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
+    /// <summary>
+    /// A file the gateway appends one JSON line per request to (time, API, method, path without the query, status,
+    /// client certificate, decision, backend, latency; never a secret). Default: no access log.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? AccessLogPath { get; set; }
+
+    /// <summary>
+    /// An address and port where /healthz, /readyz and /metrics are also served (never /status or /shutdown), for a
+    /// load balancer or Prometheus: e.g. '*:9100', '0.0.0.0:9100', '[::]:9100', '127.0.0.1:9100'.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? HealthAddress { get; set; }
+
+    /// <summary>Seconds a stop lets requests in flight finish before it closes their connections. Default: 30.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int? DrainTimeoutSec { get; set; }
+
+    /// <summary>Seconds a stop keeps accepting connections, with /readyz answering 503, before draining (so a load balancer moves away first). Default: 0.</summary>
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public int? ShutdownDelaySec { get; set; }
+
     protected override void ProcessRecord()
     {
         var service = ServiceFor(Context);
@@ -65,5 +91,9 @@ public sealed class StartGatewayCommand : GatewayCmdlet
             StatusPort = StatusPort,
             LogPath = LogPath is null ? null : resolvePath(LogPath),
             Timeout = TimeSpan.FromSeconds(TimeoutSec),
+            AccessLogPath = AccessLogPath is null ? null : resolvePath(AccessLogPath),
+            HealthAddress = HealthAddress,
+            DrainTimeout = DrainTimeoutSec is { } drain ? TimeSpan.FromSeconds(drain) : null,
+            ShutdownDelay = ShutdownDelaySec is { } delay ? TimeSpan.FromSeconds(delay) : null,
         });
 }
