@@ -84,6 +84,7 @@ BeforeAll {
         'Set-GatewayPolicy 2'              = ''
         'Start-Gateway 1'                  = ''
         'Start-Gateway 2'                  = ''
+        'Start-Gateway 3'                  = ''
         'Stop-Gateway 1'                   = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
         'Stop-Gateway 2'                   = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
         'Get-GatewayApi 3' = 'New-GatewayApi -Context $context -ApiId orders -DisplayName ''Orders API'' -Path orders -ServiceUrl https://orders.internal/ | Out-Null'
@@ -108,7 +109,7 @@ Describe 'Get-Help examples of every cmdlet (Get-GatewayCertificate, Set-Gateway
     It '<Cmdlet> example <Number> runs without errors: <Title>' -ForEach $Examples {
         $folder = Join-Path $TestDrive "$Cmdlet-$Number"
         New-DocumentationFolder -Path $folder
-        $replace = @{ '/etc/letsencrypt/live/api/' = "$folder/letsencrypt/live/api/"; ' 9901 ' = " $(Get-FreePort) " }
+        $replace = @{ '/etc/letsencrypt/live/api/' = "$folder/letsencrypt/live/api/"; ' 9901 ' = " $(Get-FreePort) "; '127.0.0.1:9100' = "127.0.0.1:$(Get-FreePort)" }
 
         $result = Invoke-DocumentedCode -Folder $folder -Code $Code -Setup $Setup["$Cmdlet $Number"] -Replace $replace
 
