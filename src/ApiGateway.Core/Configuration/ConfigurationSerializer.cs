@@ -148,16 +148,16 @@ internal static class ConfigurationSerializer
         if (cut > 0)
             message = message[..cut];
         message = message.TrimEnd('.', ' ');
-        var m = Regex.Match(message, "^The JSON property '(?<p>[^']*)' could not be mapped to any .NET member contained in type '(?<t>[^']*)'");
+        var m = Regex.Match(message, "^The JSON property '(?<p>[^']*)' could not be mapped to any .NET member contained in type '(?<t>[^']*)'", RegexOptions.None, Regex.InfiniteMatchTimeout);
         if (m.Success)
             return $"unknown property '{m.Groups["p"].Value}' in {Friendly(m.Groups["t"].Value)}; check its spelling (names are camelCase) or remove it";
-        m = Regex.Match(message, "missing required properties including: (?<p>.*)$");
+        m = Regex.Match(message, "missing required properties including: (?<p>.*)$", RegexOptions.None, Regex.InfiniteMatchTimeout);
         if (m.Success)
-            return $"{Friendly(Regex.Match(message, "type '(?<t>[^']*)'").Groups["t"].Value)} is missing the required {m.Groups["p"].Value}";
-        m = Regex.Match(message, "The property or field '(?<p>[^']*)' on type '(?<t>[^']*)' doesn't allow setting null values");
+            return $"{Friendly(Regex.Match(message, "type '(?<t>[^']*)'", RegexOptions.None, Regex.InfiniteMatchTimeout).Groups["t"].Value)} is missing the required {m.Groups["p"].Value}";
+        m = Regex.Match(message, "The property or field '(?<p>[^']*)' on type '(?<t>[^']*)' doesn't allow setting null values", RegexOptions.None, Regex.InfiniteMatchTimeout);
         if (m.Success)
             return $"'{m.Groups["p"].Value}' in {Friendly(m.Groups["t"].Value)} must not be null";
-        m = Regex.Match(message, "^The JSON value could not be converted to (?<t>[^ ]+)$");
+        m = Regex.Match(message, "^The JSON value could not be converted to (?<t>[^ ]+)$", RegexOptions.None, Regex.InfiniteMatchTimeout);
         if (m.Success)
             return $"the value is not {Expected(m.Groups["t"].Value)}";
         return message;
@@ -182,7 +182,7 @@ internal static class ConfigurationSerializer
     private static string Expected(string typeName)
     {
         // Optional values (the limits) are Nullable`1[[System.Int32, …]]: describe the value inside.
-        var nullable = Regex.Match(typeName, @"^System\.Nullable`1\[\[?(?<t>[^,\]]+)");
+        var nullable = Regex.Match(typeName, @"^System\.Nullable`1\[\[?(?<t>[^,\]]+)", RegexOptions.None, Regex.InfiniteMatchTimeout);
         if (nullable.Success)
             typeName = nullable.Groups["t"].Value;
         var name = typeName[(typeName.LastIndexOf('.') + 1)..];
@@ -346,7 +346,9 @@ internal sealed class MultilineTextConverter : JsonConverter<string>
                 throw new JsonException("Every line of a policy must be a string.");
             if (!first)
                 sb.Append('\n');
-            sb.Append(reader.GetString());
+            // A line holding a line break of its own (an escaped \r, U+2028, ...) reads as the lines the writer would
+            // make of it: otherwise what is read and what is written again differ in their line numbers.
+            sb.Append(reader.GetString()!.ReplaceLineEndings("\n"));
             first = false;
         }
         return sb.ToString();

@@ -205,6 +205,7 @@ internal sealed partial class ReferenceIndex
             list.Add(reference);
     }
 
-    [GeneratedRegex("(?<attr>issuer-certificate-id|certificate-id|thumbprint|backend-id)\\s*=\\s*[\"'](?<value>[^\"'@]+)[\"']", RegexOptions.CultureInvariant)]
+    // Linear; exempt from the default timeout the gateway process sets for policy expressions (REGEX_DEFAULT_MATCH_TIMEOUT).
+    [GeneratedRegex("(?<attr>issuer-certificate-id|certificate-id|thumbprint|backend-id)\\s*=\\s*[\"'](?<value>[^\"'@]+)[\"']", RegexOptions.CultureInvariant, Timeout.Infinite)]
     private static partial Regex ReferencePattern();
 }

@@ -124,7 +124,9 @@ internal sealed class SnapshotBuilder
 
     // ------------------------------------------------------------------ routes
 
-    private static readonly System.Text.RegularExpressions.Regex VerifyCall = new(@"(?<![A-Za-z0-9_])Verify\s*\(", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    // Linear, and the gateway's own: exempt from the process-wide default timeout that is there for policy expressions
+    // (a reload on a starved machine must not fail because a regex was descheduled for 2 s).
+    private static readonly System.Text.RegularExpressions.Regex VerifyCall = new(@"(?<![A-Za-z0-9_])Verify\s*\(", System.Text.RegularExpressions.RegexOptions.CultureInvariant, System.Text.RegularExpressions.Regex.InfiniteMatchTimeout);
 
     /// <summary>Whether a composed policy may check revocation (see <see cref="ApiRoute.ChecksRevocation"/>); erring on yes costs only an await.</summary>
     internal static bool ChecksRevocation(EffectivePolicy effective)

@@ -99,6 +99,23 @@ public class ConfigurationSerializerTests
         Assert.Equal("<policies>\n  <inbound />\n</policies>", configuration.Policy);
     }
 
+    // Found by the fuzzer: a line of the array holding a line break of its own read as one line, and was written back
+    // as two, so a policy error moved from one line to another between a read and the next write.
+    [Theory]
+    [InlineData("a\\rb")]
+    [InlineData("a\\r\\nb")]
+    [InlineData("a\\u2028b")]
+    public void Policy_ALineWithALineBreakOfItsOwn_ReadsAsTheLinesWrittenBack(string escaped)
+    {
+        var json = "{ \"schemaVersion\": 1, \"policy\": [\"<policies>\", \"" + escaped + "\", \"</policies>\"] }";
+
+        var configuration = ConfigurationSerializer.Deserialize(Encoding.UTF8.GetBytes(json), "x.json");
+        var again = ConfigurationSerializer.Deserialize(ConfigurationSerializer.Serialize(configuration), "x.json");
+
+        Assert.Equal("<policies>\na\nb\n</policies>", configuration.Policy);
+        Assert.Equal(configuration.Policy, again.Policy);
+    }
+
     [Fact]
     public void Ids_CompareWithoutRegardToCase_AndADuplicateInOtherCaseIsAnError()
     {

@@ -52,8 +52,13 @@ internal static class ConfigurationTarget
             var again = ConfigurationSerializer.Serialize(reread);
             if (!written.AsSpan().SequenceEqual(again))
                 return Verdict.Failure("writing what was read is not canonical: the second write differs from the first");
-            if (!ConfigurationValidator.Validate(reread).SequenceEqual(problems))
-                return Verdict.Failure("the configuration read back validates differently from the one written");
+            var reproblems = ConfigurationValidator.Validate(reread);
+            if (!reproblems.SequenceEqual(problems))
+            {
+                var before = string.Join(" | ", problems.Except(reproblems).Take(2));
+                var after = string.Join(" | ", reproblems.Except(problems).Take(2));
+                return Verdict.Failure($"the configuration read back validates differently from the one written: before [{before}], after [{after}]");
+            }
         }
 
         if (problems.Count > 0 && index % LoadEvery != 0)

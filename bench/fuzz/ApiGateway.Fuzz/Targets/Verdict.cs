@@ -29,7 +29,10 @@ internal sealed record Verdict(VerdictKind Kind, string Detail)
 
     private static string FirstFrames(Exception ex)
     {
+        // The frame that threw, then the first frames of our code: the runtime's own frames (argument checks, the regex
+        // engine) fill the first four without saying which of our calls it was.
         var frames = (ex.StackTrace ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return string.Join(" < ", frames.Take(4));
+        var ours = frames.Skip(1).Where(f => f.StartsWith("at ApiGateway.", StringComparison.Ordinal)).Take(4);
+        return string.Join(" < ", frames.Take(1).Concat(ours));
     }
 }
