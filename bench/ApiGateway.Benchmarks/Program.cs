@@ -12,6 +12,8 @@ namespace ApiGateway.Benchmarks;
 /// harness's certificate folder into a gateway configuration through the Core operations (bench/peer-gateway.sh);</item>
 /// <item><c>rotation [--seconds S] [--connections C] [--out FILE]</c>: load against a gateway child process while
 /// certificates are rotated through the Core operations; fails unless every request succeeded.</item>
+/// <item><c>budget-ab [--rounds R] [--block-ms M] [--policies a,b] [--out FILE]</c>: the expression budget's cost as an
+/// interleaved A/B run (see <see cref="BudgetAb"/>); exits 2 when a target is not shown met.</item>
 /// </list>
 /// </summary>
 public static class Program
@@ -24,6 +26,7 @@ public static class Program
                 ApiGateway.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *Policy*]
                 ApiGateway.Benchmarks peer-setup --certs DIR --port N --backend URL --out DIR [--policy choose|validate]
                 ApiGateway.Benchmarks rotation --host PATH-TO-ApiGateway.Host.dll [--seconds 15] [--connections 4] [--rounds 4] [--out FILE.md]
+                ApiGateway.Benchmarks budget-ab [--rounds 301] [--block-ms 4] [--policies expiry,loop] [--out FILE.md]
                 """);
             return args.Length == 0 ? 1 : 0;
         }
@@ -34,6 +37,7 @@ public static class Program
                 "bdn" => RunBenchmarks(args[1..]),
                 "peer-setup" => PeerSetup.Run(Arguments.Parse(args[1..])),
                 "rotation" => await RotationRun.RunAsync(Arguments.Parse(args[1..])).ConfigureAwait(false),
+                "budget-ab" => BudgetAb.Run(Arguments.Parse(args[1..])),
                 _ => Unknown(args[0]),
             };
         }
@@ -52,7 +56,7 @@ public static class Program
 
     private static int Unknown(string command)
     {
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Unknown command '{command}'. Commands: bdn, peer-setup, rotation."));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Unknown command '{command}'. Commands: bdn, peer-setup, rotation, budget-ab."));
         return 1;
     }
 }

@@ -19,43 +19,47 @@ namespace ApiGateway.Host.Context;
 /// <remarks>
 /// The state is per thread: an expression runs synchronously on one thread from <see cref="Begin(PolicyContext)"/> to its end (tasks
 /// and threads are refused by the allow-list). Only expressions that contain something to count call
-/// <see cref="Begin(PolicyContext)"/>, so the usual certificate checks cost nothing. Nothing here allocates.
+/// <see cref="Begin(PolicyContext)"/>, so the usual certificate checks cost nothing. Nothing here allocates (but the
+/// state object, once per thread).
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class ExpressionBudget
 {
-    /// <summary>Steps between the checks of allocation and time (a power of two).</summary>
+    /// <summary>Steps between two looks at the clock (a power of two; the bytes allocated are looked at every step).</summary>
     public const int SampleEvery = 1024;
 
-    [ThreadStatic]
-    private static long s_steps;
+    /// <summary>Levels of nested calls between two checks of the stack (a power of two).</summary>
+    public const int StackCheckEvery = 4;
 
+    /// <summary>
+    /// The budget of the expression running on this thread. One thread-static reference and plain fields behind it:
+    /// every thread-static access costs a lookup of the thread's storage, and a step used to make six of them.
+    /// </summary>
     [ThreadStatic]
-    private static long s_maxSteps;
+    private static BudgetState? s_state;
 
-    [ThreadStatic]
-    private static int s_depth;
+    private static BudgetState Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => s_state ?? NewState();
+    }
 
-    [ThreadStatic]
-    private static int s_maxDepth;
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BudgetState NewState() => s_state = new BudgetState();
 
-    [ThreadStatic]
-    private static long s_allocatedAtStart;
-
-    [ThreadStatic]
-    private static long s_maxBytes;
-
-    [ThreadStatic]
-    private static long s_deadline;
-
-    [ThreadStatic]
-    private static bool s_active;
-
-    [ThreadStatic]
-    private static ExpressionBudgetExceededException? s_exceeded;
-
-    [ThreadStatic]
-    private static long s_arrayElements;
+    private sealed class BudgetState
+    {
+        public long Steps;
+        public long MaxSteps;
+        public int Depth;
+        public int MaxDepth;
+        public long AllocatedAtStart;
+        public long MaxBytes;
+        public long Deadline;
+        public bool Active;
+        public ExpressionBudgetExceededException? Exceeded;
+        public long ArrayElements;
+    }
 
     /// <summary>Starts an expression's budget on this thread (called first by instrumented expressions).</summary>
     public static void Begin(PolicyContext context)
@@ -68,16 +72,17 @@ public static class ExpressionBudget
     internal static void Begin(GatewayLimits limits)
     {
         var defaults = GatewayLimits.Defaults;
-        s_steps = 0;
-        s_depth = 0;
-        s_maxSteps = limits.ExpressionMaxSteps ?? defaults.ExpressionMaxSteps!.Value;
-        s_maxDepth = limits.ExpressionMaxDepth ?? defaults.ExpressionMaxDepth!.Value;
-        s_maxBytes = limits.ExpressionMaxAllocatedBytes ?? defaults.ExpressionMaxAllocatedBytes!.Value;
+        var state = Current;
+        state.Steps = 0;
+        state.Depth = 0;
+        state.MaxSteps = limits.ExpressionMaxSteps ?? defaults.ExpressionMaxSteps!.Value;
+        state.MaxDepth = limits.ExpressionMaxDepth ?? defaults.ExpressionMaxDepth!.Value;
+        state.MaxBytes = limits.ExpressionMaxAllocatedBytes ?? defaults.ExpressionMaxAllocatedBytes!.Value;
         var milliseconds = limits.ExpressionTimeoutMilliseconds ?? defaults.ExpressionTimeoutMilliseconds!.Value;
-        s_deadline = Stopwatch.GetTimestamp() + (long)(milliseconds * Stopwatch.Frequency / 1000.0);
-        s_allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
-        s_exceeded = null;
-        s_active = true;
+        state.Deadline = Stopwatch.GetTimestamp() + (long)(milliseconds * Stopwatch.Frequency / 1000.0);
+        state.AllocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
+        state.Exceeded = null;
+        state.Active = true;
     }
 
     /// <summary>One unit of work: a loop iteration, a <c>goto</c>, a <c>yield</c>, an element of a bounded sequence.</summary>
@@ -89,28 +94,45 @@ public static class ExpressionBudget
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Step()
     {
-        var steps = ++s_steps;
-        if (steps > s_maxSteps || (steps & (SampleEvery - 1)) == 0 || GC.GetAllocatedBytesForCurrentThread() - s_allocatedAtStart > s_maxBytes)
+        var state = Current;
+        var steps = ++state.Steps;
+        if (steps > state.MaxSteps || (steps & (SampleEvery - 1)) == 0 || GC.GetAllocatedBytesForCurrentThread() - state.AllocatedAtStart > state.MaxBytes)
             Check(steps);
     }
 
     /// <summary>Entry of a lambda, anonymous method or local function.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Enter()
     {
-        if (s_exceeded is { } exceeded)
+        var state = Current;
+        if (state.Exceeded is { } exceeded)
             throw exceeded;
-        if (++s_depth > s_maxDepth)
-            throw Exceeded(ExpressionLimit.Depth, $"calls nested {s_depth.ToString(System.Globalization.CultureInfo.InvariantCulture)} deep (ExpressionMaxDepth is {s_maxDepth.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
-            throw Exceeded(ExpressionLimit.Depth, "the calls nested so deep that the stack is nearly exhausted");
+        var depth = ++state.Depth;
+        // The stack is looked at every fourth level (its check costs more than the rest of Enter, and a lambda called
+        // at depth 1, as in an allow-list's Any(t => ...), never needs it): at most three nested calls of expression
+        // code, with the library frames between them, lie between two checks, far less than the 64 KB or more that
+        // TryEnsureSufficientExecutionStack keeps free.
+        if (depth > state.MaxDepth || (depth & (StackCheckEvery - 1)) == 0)
+            EnterDeep(state, depth);
         Step();
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void EnterDeep(BudgetState state, int depth)
+    {
+        if (depth > state.MaxDepth)
+            throw Exceeded(ExpressionLimit.Depth, $"calls nested {depth.ToString(System.Globalization.CultureInfo.InvariantCulture)} deep (ExpressionMaxDepth is {state.MaxDepth.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw Exceeded(ExpressionLimit.Depth, "the calls nested so deep that the stack is nearly exhausted");
+    }
+
     /// <summary>An instrumented expression's result: thrown away (the error thrown again) when the budget was exceeded, even if the code caught it.</summary>
-    public static T Checked<T>(T value) => s_exceeded is { } exceeded ? throw exceeded : value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Checked<T>(T value) => Current.Exceeded is { } exceeded ? throw exceeded : value;
 
     /// <summary>Return from what <see cref="Enter"/> entered.</summary>
-    public static void Exit() => s_depth--;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Exit() => Current.Depth--;
 
     /// <summary>
     /// A count, length or capacity handed to library code (a string's length, a builder's capacity, a padding width):
@@ -127,7 +149,7 @@ public static class ExpressionBudget
     /// <summary>The (first) length of an array (64-bit).</summary>
     public static long ArrayLength(long length, int elementBytes)
     {
-        s_arrayElements = Math.Max(length, 0);
+        Current.ArrayElements = Math.Max(length, 0);
         return Size(length, elementBytes);
     }
 
@@ -137,21 +159,23 @@ public static class ExpressionBudget
     /// <summary>A further dimension (64-bit).</summary>
     public static long ArrayDimension(long length, int elementBytes)
     {
-        s_arrayElements = length <= 0 ? 0 : s_arrayElements > long.MaxValue / length ? long.MaxValue : s_arrayElements * length;
-        Size(s_arrayElements, elementBytes);
+        var state = Current;
+        state.ArrayElements = length <= 0 ? 0 : state.ArrayElements > long.MaxValue / length ? long.MaxValue : state.ArrayElements * length;
+        Size(state.ArrayElements, elementBytes);
         return length;
     }
 
     private static long Size(long count, int elementBytes)
     {
-        if (count < 0 || !s_active)
+        var state = Current;
+        if (count < 0 || !state.Active)
             return count; // a negative count is the library's own error; outside a budget (never in a policy) nothing to check
-        if (s_exceeded is { } exceeded)
+        if (state.Exceeded is { } exceeded)
             throw exceeded;
-        var remaining = s_maxBytes - (GC.GetAllocatedBytesForCurrentThread() - s_allocatedAtStart);
+        var remaining = state.MaxBytes - (GC.GetAllocatedBytesForCurrentThread() - state.AllocatedAtStart);
         if (count > remaining / elementBytes)
-            throw Exceeded(ExpressionLimit.Memory, $"it asked for {count.ToString(System.Globalization.CultureInfo.InvariantCulture)} elements at once, more than the {remaining.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes left of ExpressionMaxAllocatedBytes ({s_maxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        Check(s_steps);
+            throw Exceeded(ExpressionLimit.Memory, $"it asked for {count.ToString(System.Globalization.CultureInfo.InvariantCulture)} elements at once, more than the {remaining.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes left of ExpressionMaxAllocatedBytes ({state.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+        Check(state.Steps);
         return count;
     }
 
@@ -161,9 +185,10 @@ public static class ExpressionBudget
     /// </summary>
     public static TimeSpan MatchTimeout(TimeSpan requested)
     {
-        if (!s_active)
+        var state = Current;
+        if (!state.Active)
             return requested;
-        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), s_deadline);
+        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), state.Deadline);
         if (left < TimeSpan.FromMilliseconds(1))
             left = TimeSpan.FromMilliseconds(1);
         return requested == System.Text.RegularExpressions.Regex.InfiniteMatchTimeout || requested > left ? left : requested;
@@ -205,16 +230,17 @@ public static class ExpressionBudget
 
     private static void Check(long steps)
     {
-        if (!s_active)
+        var state = Current;
+        if (!state.Active)
             return;
-        if (s_exceeded is { } exceeded)
+        if (state.Exceeded is { } exceeded)
             throw exceeded;
-        if (steps > s_maxSteps)
-            throw Exceeded(ExpressionLimit.Steps, $"it ran more than {s_maxSteps.ToString(System.Globalization.CultureInfo.InvariantCulture)} steps (loop iterations, calls, elements; ExpressionMaxSteps)");
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - s_allocatedAtStart;
-        if (allocated > s_maxBytes)
-            throw Exceeded(ExpressionLimit.Memory, $"it allocated {allocated.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes (ExpressionMaxAllocatedBytes is {s_maxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
-        if (Stopwatch.GetTimestamp() > s_deadline)
+        if (steps > state.MaxSteps)
+            throw Exceeded(ExpressionLimit.Steps, $"it ran more than {state.MaxSteps.ToString(System.Globalization.CultureInfo.InvariantCulture)} steps (loop iterations, calls, elements; ExpressionMaxSteps)");
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - state.AllocatedAtStart;
+        if (allocated > state.MaxBytes)
+            throw Exceeded(ExpressionLimit.Memory, $"it allocated {allocated.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes (ExpressionMaxAllocatedBytes is {state.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+        if (Stopwatch.GetTimestamp() > state.Deadline)
             throw Exceeded(ExpressionLimit.Time, "it ran past its deadline (ExpressionTimeoutMilliseconds)");
         if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
             throw Exceeded(ExpressionLimit.Depth, "the stack is nearly exhausted");
@@ -225,9 +251,10 @@ public static class ExpressionBudget
         // Once exceeded, it stays exceeded: every later step of this expression throws again, so code that catches
         // Exception (allowed) cannot loop on; only code with nothing left to count (a catch that returns) runs.
         var exception = new ExpressionBudgetExceededException(limit, what);
-        s_exceeded = exception;
-        s_maxSteps = 0;
-        s_maxDepth = 0;
+        var state = Current;
+        state.Exceeded = exception;
+        state.MaxSteps = 0;
+        state.MaxDepth = 0;
         return exception;
     }
 }
