@@ -137,8 +137,9 @@ internal sealed class CrlStore : IDisposable
             stamp = "missing";
             return [];
         }
+        // Enumeration stops past the bound, so a folder of millions of files costs no more than one of MaxFiles + 1.
         var files = Core.Management.GatewayService.CrlFilePatterns
-            .SelectMany(p => directory.EnumerateFiles(p, new EnumerationOptions { RecurseSubdirectories = false, MatchCasing = MatchCasing.CaseInsensitive }))
+            .SelectMany(p => directory.EnumerateFiles(p, new EnumerationOptions { RecurseSubdirectories = false, MatchCasing = MatchCasing.CaseInsensitive }).Take(MaxFiles + 1))
             .DistinctBy(f => f.FullName, StringComparer.Ordinal)
             .OrderBy(f => f.Name, StringComparer.Ordinal)
             .ToList();
@@ -166,7 +167,7 @@ internal sealed class CrlStore : IDisposable
             }
             try
             {
-                var data = File.ReadAllBytes(file.FullName);
+                var data = ReadBounded(file.FullName);
                 total += data.Length;
                 foreach (var list in RevocationList.Read(file.FullName, data))
                 {
@@ -182,6 +183,22 @@ internal sealed class CrlStore : IDisposable
             }
         }
         return new State(0, byIssuer.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal), count);
+    }
+
+    /// <summary>The file's bytes, at most <see cref="MaxFileBytes"/> whatever its reported length (a link to a device reports 0).</summary>
+    private static byte[] ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + read > MaxFileBytes)
+                throw new IOException($"it is larger than {MaxFileBytes / (1024 * 1024)} MB");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
     }
 
     private void EnsureWatcher()

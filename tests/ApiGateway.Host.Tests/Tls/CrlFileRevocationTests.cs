@@ -174,6 +174,62 @@ public sealed class CrlFileRevocationTests
         Assert.False(store.Check(leaf, ca, DateTimeOffset.UtcNow.AddDays(8)).IsConclusive);
     }
 
+    [Fact]
+    public void ARevokedIntermediate_RevokesItsLeaves_AndEachLinkNeedsItsIssuersCrl()
+    {
+        using var folder = new TempFolder();
+        using var root = TestCertificates.CreateCa("CN=Chain Root");
+        using var intermediate = Intermediate(root, "CN=Chain Issuing CA");
+        using var leaf = TestCertificates.Create("CN=leaf", intermediate, clientAuth: true);
+        using var rootPublic = X509CertificateLoader.LoadCertificate(root.RawData);
+        using var intermediatePublic = X509CertificateLoader.LoadCertificate(intermediate.RawData);
+        folder.Write("issuing.crl", Crl(intermediate, []));
+        using (var onlyIssuing = new CrlStore(folder.Path, NullLogger.Instance))
+        {
+            var answer = new ClientTrust(new X509Certificate2Collection(rootPublic), new X509Certificate2Collection(intermediatePublic), RevocationMode.Offline, onlyIssuing).FromFiles(leaf, null, false);
+            // The leaf is good by its issuer's CRL, but nothing says whether the issuing CA itself is revoked.
+            Assert.False(answer.IsConclusive);
+            Assert.Contains("its issuing CA certificate 'CN=Chain Issuing CA'", answer.Problem, StringComparison.Ordinal);
+        }
+        folder.Write("root.crl", Crl(root, []));
+        using (var both = new CrlStore(folder.Path, NullLogger.Instance))
+            Assert.Equal(X509ChainStatusFlags.NoError, new ClientTrust(new X509Certificate2Collection(rootPublic), new X509Certificate2Collection(intermediatePublic), RevocationMode.Offline, both).FromFiles(leaf, null, false).Flags);
+        folder.Write("root.crl", Crl(root, [intermediate], number: 2));
+        using var revoked = new CrlStore(folder.Path, NullLogger.Instance);
+        var refused = new ClientTrust(new X509Certificate2Collection(rootPublic), new X509Certificate2Collection(intermediatePublic), RevocationMode.Offline, revoked).FromFiles(leaf, null, false);
+        Assert.Equal(X509ChainStatusFlags.Revoked, refused.Flags);
+        Assert.Contains("its issuing CA certificate 'CN=Chain Issuing CA': it is listed in the CRL of 'CN=Chain Root'", refused.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChangingTheMode_AppliesOnReload()
+    {
+        X509Certificate2 client = null!;
+        var (gateway, _) = await StartAsync(RevocationMode.Offline, (_, g) => client = g.Client("CN=later, O=Contoso"));
+        await using var __ = gateway;
+        Assert.Equal(403, (await gateway.SendAsync("/validated", client)).Status);
+
+        gateway.Service.SetRevocation(RevocationMode.NoCheck, null);
+        await gateway.WaitForRevisionAsync(gateway.Service.Read().Revision);
+
+        Assert.Equal(200, (await gateway.SendAsync("/validated", client)).Status);
+    }
+
+    private static X509Certificate2 Intermediate(X509Certificate2 root, string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(root, true, false));
+        using var rootKey = root.GetECDsaPrivateKey()!;
+        var serial = RandomNumberGenerator.GetBytes(10);
+        serial[0] &= 0x7f;
+        using var signed = request.Create(root.SubjectName, X509SignatureGenerator.CreateForECDsa(rootKey), DateTimeOffset.UtcNow.AddDays(-10), DateTimeOffset.UtcNow.AddYears(1), serial);
+        return signed.CopyWithPrivateKey(key);
+    }
+
     private static async Task<RawResponse> WaitForBodyAsync(TestGateway gateway, X509Certificate2 client, string text)
     {
         var watch = Stopwatch.StartNew();
