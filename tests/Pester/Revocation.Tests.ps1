@@ -70,3 +70,70 @@ Describe 'Set-GatewayRevocation' {
         $completions.CompletionMatches.CompletionText | Should -Be 'Offline'
     }
 }
+
+Describe 'Revocation with a running gateway' {
+    BeforeAll {
+        function Get-FreePort {
+            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $listener.Start()
+            try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+        }
+        function New-Crl {
+            param($Ca, [System.Security.Cryptography.X509Certificates.X509Certificate2[]] $Revoked = @(), [int] $Number = 1)
+            $builder = [System.Security.Cryptography.X509Certificates.CertificateRevocationListBuilder]::new()
+            foreach ($certificate in $Revoked) { $builder.AddEntry($certificate, [DateTimeOffset]::UtcNow.AddMinutes(-10)) }
+            $builder.Build($Ca, $Number, [DateTimeOffset]::UtcNow.AddDays(7), [System.Security.Cryptography.HashAlgorithmName]::SHA256, $null, [DateTimeOffset]::UtcNow.AddMinutes(-5))
+        }
+        function Publish-Crl {
+            param([string] $Folder, [byte[]] $Crl)
+            $temporary = Join-Path $Folder '.clients.crl.tmp'
+            [System.IO.File]::WriteAllBytes($temporary, $Crl)
+            Move-Item -LiteralPath $temporary -Destination (Join-Path $Folder 'clients.crl') -Force
+        }
+
+        $script:Ca = New-TestCertificate -Subject 'CN=Pester Clients CA' -CertificateAuthority
+        $script:Good = New-TestCertificate -Subject 'CN=good' -Issuer $Ca -ClientAuth
+        $script:Revoked = New-TestCertificate -Subject 'CN=revoked' -Issuer $Ca -ClientAuth
+        $script:Folder = Join-Path $TestDrive 'gateway-crls'
+        $null = New-Item -ItemType Directory -Path $Folder
+        Publish-Crl -Folder $Folder -Crl (New-Crl -Ca $Ca -Revoked $Revoked)
+
+        $script:Context = New-TestGateway -Name 'revocation-running'
+        $server = New-TestCertificate -Subject 'CN=localhost' -ServerAuth -DnsName localhost
+        $null = Add-GatewayCertificate -Context $Context -CertificateId server -Certificate $server
+        $null = Add-GatewayCaCertificate -Context $Context -CertificateId clients -Certificate ([System.Security.Cryptography.X509Certificates.X509Certificate2]::new($Ca.RawData))
+        Set-GatewayHostname -Context $Context -HostName localhost -Port (Get-FreePort) -ListenAddress 127.0.0.1 -CertificateId server -NegotiateClientCertificate $true
+        $null = New-GatewayApi -Context $Context -ApiId partners -Path partners -ServiceUrl https://partners.internal/
+        Set-GatewayPolicy -Context $Context -ApiId partners -Policy '<policies><inbound><validate-client-certificate validate-revocation="true" /><return-response><set-status code="200" reason="OK" /></return-response></inbound><backend /><outbound /><on-error><base /></on-error></policies>'
+        Set-GatewayRevocation -Context $Context -Mode Offline -CrlFolder $Folder
+        $script:Started = Start-Gateway -Context $Context -TimeoutSec 120 -ErrorAction Stop
+        $script:Url = ($Started.ListeningUrls | Select-Object -First 1).TrimEnd('/') + '/partners/'
+
+        function Get-Status {
+            param([System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate)
+            (Invoke-WebRequest -Uri $Url -Certificate $Certificate -SkipCertificateCheck -SkipHttpErrorCheck).StatusCode
+        }
+    }
+    AfterAll {
+        Stop-Gateway -Context $Context -ErrorAction SilentlyContinue
+    }
+
+    It 'admits a certificate the CRL does not list, refuses one it lists, and refuses a newly revoked one after the CRL is replaced' {
+        Get-Status $Good | Should -Be 200
+        Get-Status $Revoked | Should -Be 403
+
+        Publish-Crl -Folder $Folder -Crl (New-Crl -Ca $Ca -Revoked $Revoked, $Good -Number 2)
+        $deadline = [DateTime]::UtcNow.AddSeconds(15)
+        do { $status = Get-Status $Good; if ($status -eq 200) { Start-Sleep -Milliseconds 200 } } while ($status -eq 200 -and [DateTime]::UtcNow -lt $deadline)
+
+        $status | Should -Be 403
+    }
+
+    It 'admits every certificate in NoCheck mode' {
+        Set-GatewayRevocation -Context $Context -Mode NoCheck -WarningAction SilentlyContinue
+        $deadline = [DateTime]::UtcNow.AddSeconds(15)
+        do { $status = Get-Status $Revoked; if ($status -ne 200) { Start-Sleep -Milliseconds 200 } } while ($status -ne 200 -and [DateTime]::UtcNow -lt $deadline)
+
+        $status | Should -Be 200
+    }
+}
