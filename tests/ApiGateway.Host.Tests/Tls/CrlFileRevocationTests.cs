@@ -174,6 +174,64 @@ public sealed class CrlFileRevocationTests
         Assert.False(store.Check(leaf, ca, DateTimeOffset.UtcNow.AddDays(8)).IsConclusive);
     }
 
+    [Theory]
+    [InlineData("2.5.29.27", true, "delta CRL")]
+    [InlineData("2.5.29.28", true, "issuing distribution point")]
+    [InlineData("1.3.6.1.4.1.99999.1", true, "critical extension 1.3.6.1.4.1.99999.1")]
+    [InlineData("1.3.6.1.4.1.99999.1", false, null)]
+    public void CrlsWithCriticalExtensionsTheGatewayDoesNotProcess_AreRefused(string oid, bool critical, string? refusal)
+    {
+        using var ca = TestCertificates.CreateCa("CN=Extension CA");
+        var crl = HandMadeCrl(ca, oid, critical);
+
+        if (refusal is null)
+        {
+            var list = Assert.Single(RevocationList.Read("x.crl", crl));
+            Assert.True(list.IsSignedBy(ca));
+        }
+        else
+        {
+            var ex = Assert.Throws<CryptographicException>(() => RevocationList.Read("x.crl", crl));
+            Assert.Contains(refusal, ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A v2 CRL of <paramref name="ca"/> with one CRL extension, encoded and signed by hand (the builder adds only its own).</summary>
+    private static byte[] HandMadeCrl(X509Certificate2 ca, string oid, bool critical)
+    {
+        var tbs = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (tbs.PushSequence())
+        {
+            tbs.WriteInteger(1);
+            using (tbs.PushSequence())
+                tbs.WriteObjectIdentifier("1.2.840.10045.4.3.2");
+            tbs.WriteEncodedValue(ca.SubjectName.RawData);
+            tbs.WriteUtcTime(DateTimeOffset.UtcNow.AddMinutes(-5));
+            tbs.WriteUtcTime(DateTimeOffset.UtcNow.AddDays(1));
+            using (tbs.PushSequence(new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0, isConstructed: true)))
+            using (tbs.PushSequence())
+            using (tbs.PushSequence())
+            {
+                tbs.WriteObjectIdentifier(oid);
+                if (critical)
+                    tbs.WriteBoolean(true);
+                tbs.WriteOctetString([0x02, 0x01, 0x01]);
+            }
+        }
+        var signed = tbs.Encode();
+        using var key = ca.GetECDsaPrivateKey()!;
+        var signature = key.SignData(signed, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        var crl = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (crl.PushSequence())
+        {
+            crl.WriteEncodedValue(signed);
+            using (crl.PushSequence())
+                crl.WriteObjectIdentifier("1.2.840.10045.4.3.2");
+            crl.WriteBitString(signature);
+        }
+        return crl.Encode();
+    }
+
     [Fact]
     public void ARevokedIntermediate_RevokesItsLeaves_AndEachLinkNeedsItsIssuersCrl()
     {
