@@ -45,6 +45,8 @@
         'Start-Gateway'
         'Stop-Gateway'
         'Get-GatewayStatus'
+        'Get-GatewayRevocation'
+        'Set-GatewayRevocation'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -91,4 +91,10 @@ internal static partial class Log
 
     [LoggerMessage(25, LogLevel.Information, "Backend {Backend}: {Authority} answers again, after {FailedRequests} failed request(s).", EventName = "BackendRecovered")]
     public static partial void BackendRecovered(ILogger logger, string backend, string authority, int failedRequests);
+
+    [LoggerMessage(45, LogLevel.Information, "CRL folder '{Folder}': {Crls} CRL(s) read from {Files} file(s); revocation answers from the previous files are dropped.", EventName = "CrlFolderRead")]
+    public static partial void CrlFolderRead(ILogger logger, string folder, int crls, int files);
+
+    [LoggerMessage(46, LogLevel.Warning, "CRL file '{File}' is not used: {Reason}.", EventName = "CrlFileRefused")]
+    public static partial void CrlFileRefused(ILogger logger, string file, string reason);
 }

@@ -95,6 +95,10 @@ BeforeAll {
         'Remove-GatewayPolicy 3' = 'Set-GatewayPolicy -Context $context -PolicyFilePath ./policies/global.xml | Out-Null'
         'Set-GatewayApi 3' = 'New-Api orders'
         'Set-GatewayPolicy 3' = 'foreach ($name in ''staging'', ''production'') { $c = New-GatewayContext -Path "./$name.json"; New-GatewayApi -Context $c -ApiId orders -Path orders -ServiceUrl https://orders.internal/ | Out-Null }; Set-GatewayPolicy -Context ./staging.json -ApiId orders -Policy ''<policies><inbound><base /><set-header name="x-copied" exists-action="override"><value>1</value></set-header></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'' | Out-Null'
+        'Get-GatewayRevocation 1' = ''
+        'Set-GatewayRevocation 1' = ''
+        'Set-GatewayRevocation 2' = 'Set-GatewayRevocation -Context $context -CrlFolder ./crls | Out-Null'
+        'Set-GatewayRevocation 3' = ''
     }
 
 }

@@ -39,6 +39,8 @@ internal static class ConfigurationValidator
         }
         if (c.Service.Limits is { } limits)
             errors.AddRange(limits.Validate());
+        if (c.Service.Revocation is { } revocation)
+            errors.AddRange(ValidateRevocation(revocation));
 
         foreach (var (id, cert) in c.Certificates)
         {
@@ -185,6 +187,17 @@ internal static class ConfigurationValidator
 
     private static bool IsListenAddress(string address) =>
         address is "*" || string.Equals(address, "localhost", StringComparison.OrdinalIgnoreCase) || IPAddress.TryParse(address, out _);
+
+    /// <summary>The problems of the revocation settings: Offline needs CRL files, a CRL folder is an absolute path.</summary>
+    internal static IEnumerable<string> ValidateRevocation(RevocationSettings revocation)
+    {
+        if (!Enum.IsDefined(revocation.Mode))
+            yield return $"Revocation mode '{revocation.Mode}' is not one of Online, Offline or NoCheck.";
+        if (revocation.CrlFolder is { } folder && (folder.Length == 0 || !Path.IsPathFullyQualified(folder)))
+            yield return $"The CRL folder '{folder}' must be an absolute path. Set it with Set-GatewayRevocation -CrlFolder <folder>.";
+        if (revocation.Mode == RevocationMode.Offline && string.IsNullOrEmpty(revocation.CrlFolder))
+            yield return "Revocation mode Offline checks only the CRL files of a CRL folder, and none is set. Give one: Set-GatewayRevocation -Mode Offline -CrlFolder <folder>.";
+    }
 }
 
 /// <summary>API path rules.</summary>

@@ -75,6 +75,32 @@ internal sealed record ServiceSettings
 
     /// <summary>Connection and request limits of every listener; null (or a limit left out): the defaults of <see cref="GatewayLimits.Defaults"/>.</summary>
     public GatewayLimits? Limits { get; init; }
+
+    /// <summary>How revocation is checked where a policy asks for it (validate-revocation, Verify()); null: <see cref="RevocationMode.Online"/> without CRL files.</summary>
+    public RevocationSettings? Revocation { get; init; }
+}
+
+/// <summary>How the gateway checks whether client certificates are revoked (Set-GatewayRevocation).</summary>
+public enum RevocationMode
+{
+    /// <summary>The CRL files of the CRL folder when one covers the certificate, otherwise the CRL or OCSP responder the certificate names (the default, as APIM).</summary>
+    Online,
+
+    /// <summary>Only the CRL files of the CRL folder: no network. A certificate whose issuer has no current CRL there is not known to be good.</summary>
+    Offline,
+
+    /// <summary>No revocation check: validate-revocation="true" and Verify() pass without one.</summary>
+    NoCheck,
+}
+
+/// <summary>The service's revocation settings (<c>service.revocation</c>).</summary>
+internal sealed record RevocationSettings
+{
+    /// <summary>Online (default), Offline or NoCheck.</summary>
+    public RevocationMode Mode { get; init; } = RevocationMode.Online;
+
+    /// <summary>An absolute folder of CRL files (.crl, DER or PEM; .pem) the operator keeps current; watched by the gateway.</summary>
+    public string? CrlFolder { get; init; }
 }
 
 /// <summary>An HTTPS listener: host name (for SNI and the status), port, server certificate and client-certificate mode.</summary>

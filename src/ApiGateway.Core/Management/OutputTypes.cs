@@ -284,3 +284,21 @@ public sealed record GatewayLimit
 
     public string? ConfigurationPath { get; init; }
 }
+
+/// <summary>How the gateway checks revocation (the output of Get-/Set-GatewayRevocation).</summary>
+public sealed record GatewayRevocation
+{
+    /// <summary>Online (CRL files first, then the certificate's CRL or OCSP server), Offline (CRL files only) or NoCheck.</summary>
+    public RevocationMode Mode { get; init; }
+
+    /// <summary>The folder of CRL files the gateway watches, or null.</summary>
+    public string? CrlFolder { get; init; }
+
+    /// <summary>Whether the CRL folder exists now (null without one).</summary>
+    public bool? CrlFolderExists { get; init; }
+
+    /// <summary>The .crl and .pem files in the CRL folder now (null without one, or when it cannot be read).</summary>
+    public int? CrlFileCount { get; init; }
+
+    public string? ConfigurationPath { get; init; }
+}

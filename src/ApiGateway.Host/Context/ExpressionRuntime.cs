@@ -136,4 +136,44 @@ public static class CertificateExtensions
     /// </summary>
     public static bool VerifyNoRevocation(this X509Certificate2 certificate) =>
         throw new InvalidOperationException("VerifyNoRevocation() is evaluated by the gateway inside policy expressions only.");
+
+    // The names below are decoded once per certificate object (the connection's certificate is one object for all
+    // its requests) and handed out read-only: an expression that casts a list to IList<string> cannot change what the
+    // next request sees.
+
+    /// <summary>The DNS names (dNSName) of the subject alternative names, as the certificate writes them.</summary>
+    public static IReadOnlyList<string> GetDnsNames(this X509Certificate2 certificate) => Names(certificate).DnsNames;
+
+    /// <summary>The URIs (uniformResourceIdentifier, e.g. SPIFFE IDs) of the subject alternative names, as written.</summary>
+    public static IReadOnlyList<string> GetUris(this X509Certificate2 certificate) => Names(certificate).Uris;
+
+    /// <summary>The e-mail addresses (rfc822Name) of the subject alternative names, as written.</summary>
+    public static IReadOnlyList<string> GetEmailAddresses(this X509Certificate2 certificate) => Names(certificate).Emails;
+
+    /// <summary>The IP addresses of the subject alternative names, in their usual text form (IPv6 compressed, RFC 5952).</summary>
+    public static IReadOnlyList<string> GetIpAddresses(this X509Certificate2 certificate) => Names(certificate).IpAddresses;
+
+    /// <summary>The base64 SHA-256 of the SubjectPublicKeyInfo: the RFC 7469 pin-sha256 (validate-client-certificate's spki-sha256).</summary>
+    public static string GetSpkiSha256(this X509Certificate2 certificate) => Convert.ToBase64String(Names(certificate).SpkiSha256);
+
+    /// <summary>The SHA-256 fingerprint of the certificate, upper-case hex (validate-client-certificate's thumbprint-sha256).</summary>
+    public static string GetSha256Thumbprint(this X509Certificate2 certificate) => Convert.ToHexString(Names(certificate).Sha256);
+
+    /// <summary>Whether one of the DNS names is <paramref name="name"/>: ASCII case-insensitive, as dns-name compares (a wildcard name only matches itself).</summary>
+    public static bool HasDnsName(this X509Certificate2 certificate, string name) => Names(certificate).HasDnsName(name);
+
+    /// <summary>Whether one of the URIs is <paramref name="uri"/> (scheme and host case-insensitive, the rest exact), as san-uri compares.</summary>
+    public static bool HasUri(this X509Certificate2 certificate, string uri) => Names(certificate).HasUri(uri);
+
+    /// <summary>Whether one of the e-mail addresses is <paramref name="address"/> (local part exact, domain case-insensitive), as san-email compares.</summary>
+    public static bool HasEmailAddress(this X509Certificate2 certificate, string address) => Names(certificate).HasEmail(address);
+
+    /// <summary>Whether one of the IP addresses is <paramref name="address"/>, compared as addresses ("::1" is "0:0:0:0:0:0:0:1"), as san-ip compares.</summary>
+    public static bool HasIpAddress(this X509Certificate2 certificate, string address) => Names(certificate).HasIpAddress(address);
+
+    private static Tls.CertificateNames Names(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return Tls.CertificateNames.Of(certificate);
+    }
 }

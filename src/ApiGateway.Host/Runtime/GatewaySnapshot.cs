@@ -23,7 +23,11 @@ internal sealed class GatewayServices : IDisposable
         Forwarder = new BackendForwarder(forwarder, loggerFactory.CreateLogger("ApiGateway.Backend"));
         Invokers = new InvokerCache(Logger, invokerGrace, Metrics);
         Contexts = new DefaultObjectPool<PolicyContext>(new ContextPolicy(), Environment.ProcessorCount * 64);
+        Crls = new CrlStores(loggerFactory.CreateLogger("ApiGateway.Revocation"));
     }
+
+    /// <summary>The CRL files of the configured CRL folder, kept across reloads that keep the folder.</summary>
+    public CrlStores Crls { get; }
 
     public ILoggerFactory LoggerFactory { get; }
     public ILogger Logger { get; }
@@ -42,6 +46,7 @@ internal sealed class GatewayServices : IDisposable
     {
         Invokers.Dispose();
         Metrics.Dispose();
+        Crls.Dispose();
     }
 
     private sealed class ContextPolicy : PooledObjectPolicy<PolicyContext>

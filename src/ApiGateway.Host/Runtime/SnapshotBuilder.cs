@@ -223,7 +223,9 @@ internal sealed class SnapshotBuilder
                 _errors.Add($"CA certificate '{id}' cannot be loaded: {ex.Message}");
             }
         }
-        return new ClientTrust(roots, intermediates);
+        var revocation = configuration.Service.Revocation ?? new RevocationSettings();
+        var crls = revocation.CrlFolder is { } folder && Path.IsPathFullyQualified(folder) ? _services.Crls.For(folder) : null;
+        return new ClientTrust(roots, intermediates, revocation.Mode, crls);
     }
 
     private List<ListenerGroup> BuildListeners(GatewayConfiguration configuration)

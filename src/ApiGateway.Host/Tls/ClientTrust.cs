@@ -11,12 +11,28 @@ internal sealed class ClientTrust
 {
     private readonly ConditionalWeakTable<X509Certificate2, CertificateVerification> _verifications = new();
 
-    public ClientTrust(X509Certificate2Collection roots, X509Certificate2Collection intermediates)
+    /// <param name="roots">Uploaded CA certificates stored as Root.</param>
+    /// <param name="intermediates">Uploaded CA certificates stored as CertificateAuthority.</param>
+    /// <param name="revocationMode">How revocation is checked (service.revocation.mode).</param>
+    /// <param name="crls">The operator's CRL files (service.revocation.crlFolder), or null.</param>
+    public ClientTrust(X509Certificate2Collection roots, X509Certificate2Collection intermediates,
+        ApiGateway.Core.Configuration.RevocationMode revocationMode = ApiGateway.Core.Configuration.RevocationMode.Online, CrlStore? crls = null)
     {
         Roots = roots;
         Intermediates = intermediates;
-        Revocation = new RevocationCache((certificate, extra, system, mode) => Build(certificate, extra, system, mode));
+        RevocationMode = revocationMode;
+        Crls = crls;
+        Revocation = new RevocationCache((certificate, extra, system, mode) => Build(certificate, extra, system, mode),
+            crls is null ? null : FromFiles,
+            crls is null ? null : () => crls.Generation,
+            offline: revocationMode == ApiGateway.Core.Configuration.RevocationMode.Offline);
     }
+
+    /// <summary>How revocation is checked; NoCheck makes every revocation check pass.</summary>
+    public ApiGateway.Core.Configuration.RevocationMode RevocationMode { get; }
+
+    /// <summary>The operator's CRL files, or null.</summary>
+    public CrlStore? Crls { get; }
 
     /// <summary>Revocation answers of this trust set, never fetched on a request's thread.</summary>
     public RevocationCache Revocation { get; }
@@ -93,25 +109,54 @@ internal sealed class ClientTrust
     internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, bool checkRevocation) =>
         Build(certificate, extra, systemTrust, checkRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck);
 
+    /// <summary>
+    /// What the CRL files say of the certificate's chain: each certificate but the self-signed root against the
+    /// next one, its issuer (RFC 5280 §6.3 for every certificate of the path). Revoked when one is revoked; not
+    /// known when one has no current CRL signed by its issuer, or the chain does not reach a self-signed root.
+    /// </summary>
+    internal RevocationAnswer FromFiles(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust)
+    {
+        var crls = Crls ?? throw new InvalidOperationException("No CRL folder is configured.");
+        using var chain = new X509Chain();
+        Configure(chain.ChainPolicy, extra, systemTrust, X509RevocationMode.NoCheck);
+        try
+        {
+            chain.Build(certificate);
+            var elements = chain.ChainElements;
+            if (elements.Count == 0)
+                return RevocationAnswer.Unknown("its chain could not be built");
+            var now = DateTimeOffset.UtcNow;
+            DateTimeOffset? until = null;
+            for (var i = 0; i < elements.Count - 1; i++)
+            {
+                var answer = crls.Check(elements[i].Certificate, elements[i + 1].Certificate, now);
+                if (!answer.IsConclusive || answer.Flags != X509ChainStatusFlags.NoError)
+                {
+                    return i == 0 ? answer : answer with
+                    {
+                        Problem = $"its issuing CA certificate '{elements[i].Certificate.Subject}': {answer.Problem}",
+                    };
+                }
+                if (answer.ValidUntil is { } u && (until is null || u < until))
+                    until = u;
+            }
+            var top = elements[^1].Certificate;
+            if (!top.SubjectName.RawData.AsSpan().SequenceEqual(top.IssuerName.RawData))
+                return RevocationAnswer.Unknown($"its chain ends at '{top.Subject}', whose issuer is not known, so its CRL cannot be checked");
+            return new RevocationAnswer(X509ChainStatusFlags.NoError, until, null);
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+                element.Certificate.Dispose();
+        }
+    }
+
     /// <summary>As above; <see cref="X509RevocationMode.Offline"/> reads only the CRLs cached locally (no network).</summary>
     internal X509ChainStatusFlags Build(X509Certificate2 certificate, X509Certificate2[]? extra, bool systemTrust, X509RevocationMode revocation)
     {
-        var checkRevocation = revocation != X509RevocationMode.NoCheck;
         using var chain = new X509Chain();
-        var policy = chain.ChainPolicy;
-        policy.TrustMode = systemTrust ? X509ChainTrustMode.System : X509ChainTrustMode.CustomRootTrust;
-        if (!systemTrust)
-            policy.CustomTrustStore.AddRange(Roots);
-        else
-            policy.ExtraStore.AddRange(Roots);
-        policy.ExtraStore.AddRange(Intermediates);
-        if (extra is not null)
-            policy.ExtraStore.AddRange(extra);
-        policy.VerificationTimeIgnored = true;
-        policy.RevocationMode = revocation;
-        policy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
-        policy.DisableCertificateDownloads = revocation != X509RevocationMode.Online;
-        policy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
+        Configure(chain.ChainPolicy, extra, systemTrust, revocation);
         try
         {
             var built = chain.Build(certificate);
@@ -127,6 +172,23 @@ internal sealed class ClientTrust
             foreach (var element in chain.ChainElements)
                 element.Certificate.Dispose();
         }
+    }
+
+    private void Configure(X509ChainPolicy policy, X509Certificate2[]? extra, bool systemTrust, X509RevocationMode revocation)
+    {
+        policy.TrustMode = systemTrust ? X509ChainTrustMode.System : X509ChainTrustMode.CustomRootTrust;
+        if (!systemTrust)
+            policy.CustomTrustStore.AddRange(Roots);
+        else
+            policy.ExtraStore.AddRange(Roots);
+        policy.ExtraStore.AddRange(Intermediates);
+        if (extra is not null)
+            policy.ExtraStore.AddRange(extra);
+        policy.VerificationTimeIgnored = true;
+        policy.RevocationMode = revocation;
+        policy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+        policy.DisableCertificateDownloads = revocation != X509RevocationMode.Online;
+        policy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
     }
 }
 
@@ -205,6 +267,19 @@ internal sealed class CertificateVerification
     /// </summary>
     public X509ChainStatusFlags RevocationStatus(bool system)
     {
+        if (_trust.RevocationMode == ApiGateway.Core.Configuration.RevocationMode.NoCheck)
+            return X509ChainStatusFlags.NoError;
+        if (_trust.Crls is not null)
+        {
+            // Answers from CRL files change when the files do or a CRL goes stale: asked of the trust set's cache
+            // (a lookup) on every request, not kept for the connection's lifetime.
+            if (_trust.Revocation.TryGet(_certificate, _extra, system, out var fileFlags, out var problem))
+            {
+                RevocationProblem = fileFlags == X509ChainStatusFlags.NoError ? null : problem;
+                return fileFlags;
+            }
+            RevocationProblem = problem;
+        }
         if (Volatile.Read(ref _revocation) != Unknown)
             return (X509ChainStatusFlags)_revocation;
         if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))
@@ -221,10 +296,13 @@ internal sealed class CertificateVerification
         return X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
     }
 
+    /// <summary>Why the last <see cref="RevocationStatus"/> was not good, when the CRL files said (null otherwise).</summary>
+    public string? RevocationProblem { get; private set; }
+
     /// <summary>Makes the revocation answer ready (awaiting an online fetch when needed) before a policy asks for it.</summary>
     public async ValueTask PrefetchRevocationAsync()
     {
-        if (Volatile.Read(ref _revocation) != Unknown)
+        if (Volatile.Read(ref _revocation) != Unknown || _trust.RevocationMode == ApiGateway.Core.Configuration.RevocationMode.NoCheck)
             return;
         IsTrusted(ignoreTime: true, out var system, out _);
         if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))

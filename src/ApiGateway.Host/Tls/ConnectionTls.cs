@@ -119,17 +119,12 @@ internal sealed class CertificateFacts
     {
         Thumbprint = certificate.Thumbprint;
         SerialNumber = certificate.SerialNumber;
+        SerialForm = ApiGateway.Core.Certificates.IdentityValues.SerialNumber(SerialNumber);
         CommonName = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
         Subject = certificate.Subject;
         Issuer = certificate.Issuer;
         IssuerThumbprint = issuerThumbprint;
-        var dns = new List<string>();
-        foreach (var extension in certificate.Extensions)
-        {
-            if (extension is X509SubjectAlternativeNameExtension san)
-                dns.AddRange(san.EnumerateDnsNames());
-        }
-        DnsNames = [.. dns];
+        Names = CertificateNames.Decode(certificate);
         ClientAuthentication = HandshakeDecision.AllowsClientAuthentication(certificate);
     }
 
@@ -138,9 +133,15 @@ internal sealed class CertificateFacts
 
     public string Thumbprint { get; }
     public string SerialNumber { get; }
+
+    /// <summary>The serial number's comparison form (hex without leading zeros).</summary>
+    public string? SerialForm { get; }
+
     public string CommonName { get; }
     public string Subject { get; }
     public string Issuer { get; }
     public string? IssuerThumbprint { get; }
-    public string[] DnsNames { get; }
+
+    /// <summary>Subject alternative names and SHA-256 pins.</summary>
+    public CertificateNames Names { get; }
 }

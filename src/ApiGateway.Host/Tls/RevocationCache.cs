@@ -7,7 +7,7 @@ namespace ApiGateway.Host.Tls;
 /// Revocation answers of one trust set (one revision's <see cref="ClientTrust"/>, so a reload starts empty), keyed by
 /// the certificate's thumbprint and which trust anchored it, bounded, and never fetched on a request's thread.
 /// <para>
-/// A request asks <see cref="TryGet"/>: a cached answer, else a chain build in <see cref="X509RevocationMode.Offline"/>
+/// A request asks <c>TryGet</c>: a cached answer, else a chain build in <see cref="X509RevocationMode.Offline"/>
 /// mode (the CRLs .NET has cached, no network). Only when that is inconclusive does an online fetch start, in the
 /// background, at most <see cref="MaxConcurrentFetches"/> at a time and one per certificate however many requests
 /// want it; a request that needs the answer awaits it (<see cref="FetchAsync"/>) without holding a thread, so a slow
@@ -36,33 +36,79 @@ internal sealed class RevocationCache
     public static readonly TimeSpan UnknownLifetime = TimeSpan.FromSeconds(30);
 
     private readonly Func<X509Certificate2, X509Certificate2[]?, bool, X509RevocationMode, X509ChainStatusFlags> _build;
-    private readonly ConcurrentDictionary<(string Thumbprint, bool System), (X509ChainStatusFlags Flags, long Expires)> _answers = new();
+    private readonly Func<X509Certificate2, X509Certificate2[]?, bool, RevocationAnswer>? _fromFiles;
+    private readonly Func<int> _generation;
+    private readonly bool _offline;
+    private readonly ConcurrentDictionary<(string Thumbprint, bool System), Answer> _answers = new();
     private readonly ConcurrentDictionary<(string Thumbprint, bool System), Task<X509ChainStatusFlags>> _pending = new();
     private readonly SemaphoreSlim _fetchers = new(MaxConcurrentFetches, MaxConcurrentFetches);
     private long _onlineFetches;
 
     /// <param name="build">Builds the chain (certificate, extra certificates, system trust, revocation mode) and returns its revocation flags.</param>
-    public RevocationCache(Func<X509Certificate2, X509Certificate2[]?, bool, X509RevocationMode, X509ChainStatusFlags> build)
+    /// <param name="fromFiles">The answer of the operator's CRL files (null: none configured).</param>
+    /// <param name="generation">The CRL files' generation: answers cached under another one are not used.</param>
+    /// <param name="offline">Only the CRL files answer: what they do not know stays unknown, nothing is fetched.</param>
+    public RevocationCache(Func<X509Certificate2, X509Certificate2[]?, bool, X509RevocationMode, X509ChainStatusFlags> build,
+        Func<X509Certificate2, X509Certificate2[]?, bool, RevocationAnswer>? fromFiles = null, Func<int>? generation = null, bool offline = false)
     {
         _build = build;
+        _fromFiles = fromFiles;
+        _generation = generation ?? (static () => 0);
+        _offline = offline;
     }
+
+    /// <summary>A cached answer: flags, when it expires (Environment.TickCount64), the CRL generation it came from, and why it is not known.</summary>
+    private readonly record struct Answer(X509ChainStatusFlags Flags, long Expires, int Generation, string? Problem);
 
     /// <summary>Online fetches started so far (tests: one per certificate, however many requests asked).</summary>
     public long OnlineFetches => Interlocked.Read(ref _onlineFetches);
 
     /// <summary>The answer without waiting for the network: cached, or conclusive from the CRLs cached locally.</summary>
-    public bool TryGet(X509Certificate2 certificate, X509Certificate2[]? extra, bool system, out X509ChainStatusFlags flags)
+    public bool TryGet(X509Certificate2 certificate, X509Certificate2[]? extra, bool system, out X509ChainStatusFlags flags) =>
+        TryGet(certificate, extra, system, out flags, out _);
+
+    /// <summary>
+    /// As above, with why the status is not known (<paramref name="problem"/>, from the CRL files). The operator's
+    /// CRL files are asked first; in Offline mode their answer is final (true, "unknown" included), otherwise what
+    /// they do not know goes on to the CRLs .NET has cached and, through <see cref="FetchAsync"/>, the network.
+    /// </summary>
+    public bool TryGet(X509Certificate2 certificate, X509Certificate2[]? extra, bool system, out X509ChainStatusFlags flags, out string? problem)
     {
         var key = (certificate.Thumbprint, system);
-        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64)
+        var generation = _generation();
+        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64 && known.Generation == generation)
         {
             flags = known.Flags;
+            problem = known.Problem;
+            return true;
+        }
+        problem = null;
+        if (_fromFiles is not null)
+        {
+            var answer = _fromFiles(certificate, extra, system);
+            if (answer.IsConclusive || _offline)
+            {
+                // A good answer lasts until the CRL's nextUpdate at most, so a CRL that goes stale stops vouching on time.
+                var lifetime = answer.IsConclusive ? ConclusiveLifetime : UnknownLifetime;
+                if (answer.ValidUntil is { } until && until - DateTimeOffset.UtcNow < lifetime)
+                    lifetime = until - DateTimeOffset.UtcNow > TimeSpan.Zero ? until - DateTimeOffset.UtcNow : TimeSpan.Zero;
+                Remember(key, answer.Flags, lifetime, generation, answer.Problem);
+                flags = answer.Flags;
+                problem = answer.Problem;
+                return true;
+            }
+            problem = answer.Problem;
+        }
+        else if (_offline)
+        {
+            flags = RevocationAnswer.UnknownFlags;
+            problem = "revocation mode Offline has no CRL folder";
             return true;
         }
         flags = _build(certificate, extra, system, X509RevocationMode.Offline) & CertificateVerification.RevocationFlags;
         if (IsConclusive(flags))
         {
-            Remember(key, flags, ConclusiveLifetime);
+            Remember(key, flags, ConclusiveLifetime, generation, null);
             return true;
         }
         return false;
@@ -72,8 +118,10 @@ internal sealed class RevocationCache
     public Task<X509ChainStatusFlags> FetchAsync(X509Certificate2 certificate, X509Certificate2[]? extra, bool system)
     {
         var key = (certificate.Thumbprint, system);
-        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64)
+        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64 && known.Generation == _generation())
             return Task.FromResult(known.Flags);
+        if (_offline)
+            return Task.FromResult(RevocationAnswer.UnknownFlags);
         if (_pending.TryGetValue(key, out var running))
             return running;
         if (_pending.Count >= MaxPendingFetches)
@@ -101,7 +149,7 @@ internal sealed class RevocationCache
                 // thread, so neither the request threads nor the thread pool's workers wait on a CRL server.
                 var flags = await Task.Factory.StartNew(() => _build(certificate, extra, key.System, X509RevocationMode.Online) & CertificateVerification.RevocationFlags,
                     CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-                Remember(key, flags, IsConclusive(flags) ? ConclusiveLifetime : UnknownLifetime);
+                Remember(key, flags, IsConclusive(flags) ? ConclusiveLifetime : UnknownLifetime, _generation(), null);
                 fetch.TrySetResult(flags);
             }
             finally
@@ -120,11 +168,11 @@ internal sealed class RevocationCache
         }
     }
 
-    private void Remember((string Thumbprint, bool System) key, X509ChainStatusFlags flags, TimeSpan lifetime)
+    private void Remember((string Thumbprint, bool System) key, X509ChainStatusFlags flags, TimeSpan lifetime, int generation, string? problem)
     {
         if (_answers.Count >= Capacity)
             _answers.Clear();
-        _answers[key] = (flags, Environment.TickCount64 + (long)lifetime.TotalMilliseconds);
+        _answers[key] = new Answer(flags, Environment.TickCount64 + (long)lifetime.TotalMilliseconds, generation, problem);
     }
 
     /// <summary>Good (no revocation flag) or revoked: anything else means the status is not known.</summary>

@@ -47,6 +47,7 @@ public sealed class ConfigurationEngineTests(ModuleFolderFixture module) : Engin
         "Set-GatewayLimit -Context $context -KeepAliveTimeoutSeconds 60",
         "Remove-GatewayPolicy -Context $context -ApiId orders -Force",
         "Start-Gateway -Context $context",
+        "Set-GatewayRevocation -Context $context -Mode Offline -CrlFolder ./crls",
     ];
 
     [Theory]

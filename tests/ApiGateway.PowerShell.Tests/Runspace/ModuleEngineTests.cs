@@ -51,6 +51,8 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         ("Remove-GatewayHostname", "Remove-GatewayHostname -Context $context -HostName localhost -Force -PassThru"),
         ("Remove-GatewayCaCertificate", "Remove-GatewayCaCertificate -Context $context -CertificateId clients-root -Force -PassThru"),
         ("Remove-GatewayCertificate", "Remove-GatewayCertificate -Context $context -CertificateId server-tls -Force -PassThru"),
+        ("Set-GatewayRevocation", "Set-GatewayRevocation -Context $context -Mode Online -CrlFolder ./crls -PassThru"),
+        ("Get-GatewayRevocation", "Get-GatewayRevocation -Context $context"),
     ];
 
     [Fact]

@@ -55,7 +55,7 @@ internal static class PolicyGenerator
     };
 
     private static readonly string[] IdentityAttributes =
-        ["thumbprint", "serial-number", "common-name", "subject", "dns-name", "issuer-subject", "issuer-thumbprint", "issuer-certificate-id", "certificate-id", "unknown"];
+        ["thumbprint", "serial-number", "common-name", "subject", "dns-name", "issuer-subject", "issuer-thumbprint", "issuer-certificate-id", "certificate-id", "san-uri", "san-email", "san-ip", "spki-sha256", "thumbprint-sha256", "unknown"];
 
     private static readonly string[] Tokens =
     [

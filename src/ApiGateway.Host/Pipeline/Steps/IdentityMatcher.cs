@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using ApiGateway.Core.Certificates;
 using ApiGateway.Core.Policies;
 using ApiGateway.Host.Expressions;
@@ -36,6 +37,14 @@ internal sealed class IdentityMatcher
     private readonly string? _issuerThumbprint;
     private readonly ResolvedThumbprint? _certificate;
     private readonly ResolvedThumbprint? _issuerCertificate;
+    private readonly string? _serial;
+    private readonly string? _dnsName;
+    private readonly string? _uri;
+    private readonly string? _email;
+    private readonly byte[]? _ip;
+    private readonly byte[]? _spki;
+    private readonly byte[]? _sha256;
+    private readonly bool _unmatchable;
 
     /// <param name="identity">The identity as written.</param>
     /// <param name="certificate">certificate-id, resolved to the thumbprint of that certificate (null: not given).</param>
@@ -48,6 +57,25 @@ internal sealed class IdentityMatcher
         _issuerThumbprint = identity.IssuerThumbprint is { } it ? CertificateMetadata.NormalizeThumbprint(it) : null;
         _certificate = certificate;
         _issuerCertificate = issuerCertificate;
+        // The comparison forms, once. The parser refuses values without one; should one get here all the same, the
+        // identity matches nothing rather than ignoring the attribute.
+        _serial = Form(identity.SerialNumber, IdentityValues.SerialNumber, ref _unmatchable);
+        _dnsName = Form(identity.DnsName, IdentityValues.DnsName, ref _unmatchable);
+        _uri = Form(identity.SanUri, IdentityValues.Uri, ref _unmatchable);
+        _email = Form(identity.SanEmail, IdentityValues.Email, ref _unmatchable);
+        _ip = Form(identity.SanIp, IdentityValues.IpAddress, ref _unmatchable);
+        _spki = Form(identity.SpkiSha256, IdentityValues.Sha256Pin, ref _unmatchable);
+        _sha256 = Form(identity.ThumbprintSha256, IdentityValues.Sha256Hex, ref _unmatchable);
+    }
+
+    private static T? Form<T>(string? written, Func<string, T?> form, ref bool unmatchable)
+        where T : class
+    {
+        if (written is null)
+            return null;
+        var value = form(written);
+        unmatchable |= value is null;
+        return value;
     }
 
     /// <summary>The matcher of <paramref name="identity"/>, its certificate ids resolved against <paramref name="resources"/>.</summary>
@@ -64,11 +92,13 @@ internal sealed class IdentityMatcher
 
     public bool Matches(CertificateFacts facts)
     {
+        if (_unmatchable)
+            return false;
         if (_thumbprint is not null && !string.Equals(_thumbprint, facts.Thumbprint, StringComparison.OrdinalIgnoreCase))
             return false;
         if (_certificate is { } certificate && !certificate.Matches(facts.Thumbprint))
             return false;
-        if (_identity.SerialNumber is { } serial && !SerialEquals(serial, facts.SerialNumber))
+        if (_serial is not null && !string.Equals(_serial, facts.SerialForm, StringComparison.Ordinal))
             return false;
         if (_identity.CommonName is { } commonName && !string.Equals(commonName, facts.CommonName, StringComparison.OrdinalIgnoreCase))
             return false;
@@ -80,38 +110,19 @@ internal sealed class IdentityMatcher
             return false;
         if (_issuerCertificate is { } issuer && (facts.IssuerThumbprint is not { } actual || !issuer.Matches(actual)))
             return false;
-        if (_identity.DnsName is { } dnsName && !HasDnsName(facts.DnsNames, dnsName))
+        var names = facts.Names;
+        if (_dnsName is not null && Array.IndexOf(names.DnsForms, _dnsName) < 0)
+            return false;
+        if (_uri is not null && Array.IndexOf(names.UriForms, _uri) < 0)
+            return false;
+        if (_email is not null && Array.IndexOf(names.EmailForms, _email) < 0)
+            return false;
+        if (_ip is not null && !names.HasIpOctets(_ip))
+            return false;
+        if (_spki is not null && !CryptographicOperations.FixedTimeEquals(_spki, names.SpkiSha256))
+            return false;
+        if (_sha256 is not null && !CryptographicOperations.FixedTimeEquals(_sha256, names.Sha256))
             return false;
         return true;
-    }
-
-    private static bool HasDnsName(string[] names, string wanted)
-    {
-        foreach (var name in names)
-        {
-            if (string.Equals(name, wanted, StringComparison.OrdinalIgnoreCase))
-                return true;
-        }
-        return false;
-    }
-
-    /// <summary>Serial numbers as hex, without regard to case, separators or leading zeros.</summary>
-    private static bool SerialEquals(string wanted, string actual)
-    {
-        var a = wanted.AsSpan();
-        var b = actual.AsSpan().TrimStart('0');
-        var i = 0;
-        while (i < a.Length && (a[i] == '0' || !char.IsAsciiHexDigit(a[i])))
-            i++;
-        var j = 0;
-        for (; i < a.Length; i++)
-        {
-            if (!char.IsAsciiHexDigit(a[i]))
-                continue;
-            if (j >= b.Length || char.ToUpperInvariant(a[i]) != char.ToUpperInvariant(b[j]))
-                return false;
-            j++;
-        }
-        return j == b.Length;
     }
 }

@@ -82,8 +82,10 @@ internal sealed class ValidateClientCertificateStep : Step
             var revocation = verification.RevocationStatus(system);
             refusal = ClientCertificateRefusal.Revoked;
             if ((revocation & X509ChainStatusFlags.Revoked) != 0)
-                return "it has been revoked";
+                return verification.RevocationProblem is { } listed ? "it has been revoked (" + listed + ")" : "it has been revoked";
             refusal = ClientCertificateRefusal.RevocationUnknown;
+            if (revocation != X509ChainStatusFlags.NoError && verification.RevocationProblem is { } problem)
+                return $"its revocation status could not be checked: {problem} (Get-GatewayRevocation shows the revocation mode and CRL folder)";
             if (revocation != X509ChainStatusFlags.NoError)
                 return $"its revocation status could not be checked ({revocation}); set validate-revocation=\"false\" for certificates without a reachable CRL or OCSP responder";
         }
