@@ -45,6 +45,8 @@
         'Start-Gateway'
         'Stop-Gateway'
         'Get-GatewayStatus'
+        'Test-GatewayClientCertificate'
+        'Invoke-GatewayRequest'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
