@@ -31,6 +31,10 @@ namespace ApiGateway.Host
                                                                      the same for each request of a JSON array
                                                                      ({apiId, certificate: base64 DER, hostName,
                                                                      method, path, headers}), one configuration load
+              ApiGateway.Host explain --config <gateway.json> --serve
+                                                                     the same for each line of standard input (a JSON
+                                                                     array of requests), one JSON line out per line in;
+                                                                     reloads only when the configuration changed
               ApiGateway.Host --version
 
             Options of run:
@@ -204,6 +208,7 @@ namespace ApiGateway.Host
         public List<KeyValuePair<string, string>> Headers { get; } = [];
         public string? Requests { get; private set; }
         public string Format { get; private set; } = "text";
+        public bool Serve { get; private set; }
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -293,6 +298,9 @@ namespace ApiGateway.Host
                         if (colon <= 0)
                             throw new ArgumentException($"--header '{header}' is not 'Name: value'.");
                         options.Headers.Add(new(header[..colon].Trim(), header[(colon + 1)..].Trim()));
+                        break;
+                    case "--serve":
+                        options.Serve = true;
                         break;
                     case "--requests":
                         options.Requests = Value(args, ref i);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ApiGateway.Core.Configuration;
@@ -27,6 +26,9 @@ internal sealed record DryRunCase
 /// </summary>
 internal static class GatewayDryRun
 {
+    /// <summary>One request batch is one line to the host.</summary>
+    private static readonly JsonSerializerOptions CompactJson = new(HostingJson.Options) { WriteIndented = false };
+
     /// <summary>The decisions for <paramref name="cases"/>, in order.</summary>
     public static IReadOnlyList<GatewayDecision> Explain(string configurationPath, IReadOnlyList<DryRunCase> cases, string? hostPath = null, string? dotnetPath = null, TimeSpan? timeout = null)
     {
@@ -63,93 +65,35 @@ internal static class GatewayDryRun
                 $"The gateway host '{host}' does not exist. The ApiGateway module ships it in its 'host' folder; reinstall the module.", host);
         }
         var muxer = DotnetLocator.Find(host, dotnetPath);
-        var requests = Path.Combine(Path.GetTempPath(), $"apigateway-explain-{Guid.NewGuid():N}.json");
-        try
+        var lines = cases.Select(c => new
         {
-            var lines = cases.Select(c => new
-            {
-                apiId = c.ApiId,
-                certificate = c.Certificate is null ? null : Convert.ToBase64String(c.Certificate.RawData),
-                hostName = c.HostName,
-                method = c.Method,
-                path = c.Path,
-                headers = c.Headers,
-            });
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (var stream = new FileStream(requests, options))
-                JsonSerializer.Serialize(stream, lines, HostingJson.Options);
-            var (exit, output, errors) = Run(muxer, host, config, requests, timeout ?? TimeSpan.FromSeconds(120));
-            if (exit == 2)
-            {
-                throw new GatewayException("Configuration", "Invalid", GatewayErrorCategory.InvalidData,
-                    $"The gateway would not start with '{config}', so there is nothing to test:{Environment.NewLine}{errors.Trim()}", config);
-            }
-            if (exit != 0)
-            {
-                throw new GatewayException("Gateway", "DryRunFailed", GatewayErrorCategory.InvalidOperation,
-                    $"The dry run of '{config}' failed (exit code {exit}): {errors.Trim()}", config);
-            }
-            return JsonSerializer.Deserialize<List<GatewayDecision>>(output, HostingJson.Options)
-                ?? throw new GatewayException("Gateway", "DryRunFailed", GatewayErrorCategory.InvalidOperation, "The gateway host printed no decisions.", config);
-        }
-        finally
+            apiId = c.ApiId,
+            certificate = c.Certificate is null ? null : Convert.ToBase64String(c.Certificate.RawData),
+            hostName = c.HostName,
+            method = c.Method,
+            path = c.Path,
+            headers = c.Headers,
+        });
+        using var answer = ExplainServer.Ask(muxer, host, config, JsonSerializer.Serialize(lines, CompactJson), timeout ?? TimeSpan.FromSeconds(120));
+        var root = answer.RootElement;
+        if (root.TryGetProperty("decisions", out var decisions))
         {
-            try
-            {
-                File.Delete(requests);
-            }
-            catch (IOException)
-            {
-                // The temporary folder is cleaned by the system; only public certificates are in it.
-            }
+            return decisions.Deserialize<List<GatewayDecision>>(HostingJson.Options)
+                ?? throw new GatewayException("Gateway", "DryRunFailed", GatewayErrorCategory.InvalidOperation, "The gateway host answered no decisions.", config);
         }
+        var problems = root.TryGetProperty("problems", out var p) ? p.EnumerateArray().Select(item => item.GetString() ?? string.Empty).ToList() : [];
+        var exit = root.TryGetProperty("exitCode", out var code) ? code.GetInt32() : 1;
+        if (exit == 2)
+        {
+            throw new GatewayException("Configuration", "Invalid", GatewayErrorCategory.InvalidData,
+                $"The gateway would not start with '{config}', so there is nothing to test. {problems.Count} problem(s):{string.Concat(problems.Select(l => Environment.NewLine + "  - " + l))}", config)
+            { Details = problems };
+        }
+        throw new GatewayException("Gateway", "DryRunFailed", GatewayErrorCategory.InvalidOperation,
+            $"The dry run of '{config}' failed: {string.Join(" ", problems)}", config);
     }
 
     private static bool HostMatches(string configured, string given) =>
         string.Equals(configured, given, StringComparison.OrdinalIgnoreCase)
         || (configured.StartsWith("*.", StringComparison.Ordinal) && given.EndsWith(configured[1..], StringComparison.OrdinalIgnoreCase) && given.Length > configured.Length - 1);
-
-    /// <summary>Runs <c>explain</c>; stops it (and fails) when it takes longer than <paramref name="timeout"/>.</summary>
-    private static (int Exit, string Output, string Errors) Run(string muxer, string host, string config, string requests, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(muxer)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(config)!,
-        };
-        foreach (var argument in new[] { host, "explain", "--config", config, "--requests", requests, "--format", "json" })
-            start.ArgumentList.Add(argument);
-        using var process = new Process { StartInfo = start };
-        try
-        {
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
-        {
-            throw new GatewayException("Gateway", "DryRunFailed", GatewayErrorCategory.InvalidOperation, $"'{muxer}' could not be started: {ex.Message}", muxer, ex);
-        }
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // It exited just now.
-            }
-            throw new GatewayException("Gateway", "DryRunTimeout", GatewayErrorCategory.Unavailable,
-                $"The dry run of '{config}' did not finish within {timeout.TotalSeconds:0} s and was stopped.", config);
-        }
-        process.WaitForExit();
-        return (process.ExitCode, output.GetAwaiter().GetResult(), errors.GetAwaiter().GetResult());
-    }
 }

@@ -32,6 +32,8 @@ internal static class Explain
         public Dictionary<string, string>? Headers { get; init; }
     }
 
+    private static readonly JsonSerializerOptions CompactJson = new(HostingJson.Options) { WriteIndented = false };
+
     /// <summary>At most this many requests in one <c>--requests</c> file (each is bounded; the file must be too).</summary>
     public const int MaxRequests = 10_000;
 
@@ -42,6 +44,8 @@ internal static class Explain
             Console.Error.WriteLine("explain needs --config <path of the configuration file>.");
             return 1;
         }
+        if (options.Serve)
+            return await ServeAsync(options.Config).ConfigureAwait(false);
         List<DryRunRequest> requests;
         try
         {
@@ -96,6 +100,101 @@ internal static class Explain
         }
     }
 
+    /// <summary>How long <c>--serve</c> waits for the next batch before it exits (the caller starts it again when needed).</summary>
+    public static readonly TimeSpan ServeIdleTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// <c>explain --serve</c>: one JSON array of requests per line of standard input, one line of JSON per batch on
+    /// standard output (<c>{"decisions":[...]}</c>, or <c>{"exitCode":n,"problems":[...]}</c>), until standard input
+    /// closes (the caller went away) or nothing came for <see cref="ServeIdleTimeout"/>. The snapshot is rebuilt
+    /// only when the configuration file or a linked certificate file changed, and keeps its compiled expressions
+    /// across rebuilds: after the first batch a dry run costs milliseconds, not a configuration load.
+    /// </summary>
+    private static async Task<int> ServeAsync(string config)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddLogging();
+        services.AddHttpForwarder();
+        await using var provider = services.BuildServiceProvider();
+        using var gatewayServices = new GatewayServices(NullLoggerFactory.Instance, provider.GetRequiredService<IHttpForwarder>(), TimeSpan.Zero);
+        var expressions = new Expressions.ExpressionCache();
+        var path = Path.GetFullPath(config);
+        GatewaySnapshot? snapshot = null;
+        string? stamp = null;
+        var input = Console.In;
+        var output = Console.Out;
+        try
+        {
+            while (true)
+            {
+                string? line;
+                using (var idle = new CancellationTokenSource(ServeIdleTimeout))
+                {
+                    try
+                    {
+                        line = await input.ReadLineAsync(idle.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return 0;
+                    }
+                }
+                if (line is null)
+                    return 0;
+                if (line.Length == 0)
+                    continue;
+                object answer;
+                try
+                {
+                    var requests = Parse(JsonSerializer.Deserialize<List<RequestLine>>(line, HostingJson.Options), "the request line");
+                    var now = Stamp(path, snapshot);
+                    if (snapshot is null || now != stamp)
+                    {
+                        snapshot?.Retire();
+                        snapshot = null;
+                        var result = SnapshotBuilder.Build(path, gatewayServices, expressions);
+                        if (result.Snapshot is null)
+                        {
+                            output.WriteLine(JsonSerializer.Serialize(new { exitCode = 2, problems = result.Errors }, CompactJson));
+                            output.Flush();
+                            continue;
+                        }
+                        snapshot = result.Snapshot;
+                        expressions.Retain(snapshot.ExpressionKeys);
+                        stamp = Stamp(path, snapshot);
+                    }
+                    var decisions = new List<GatewayDecision>(requests.Count);
+                    foreach (var request in requests)
+                        decisions.Add(await DryRun.ExplainAsync(snapshot, request).ConfigureAwait(false));
+                    answer = new { decisions };
+                }
+                catch (Exception ex) when (ex is DryRunException or ArgumentException or JsonException or CryptographicException or FormatException or IOException)
+                {
+                    answer = new { exitCode = 1, problems = new[] { ex.Message } };
+                }
+                output.WriteLine(JsonSerializer.Serialize(answer, CompactJson));
+                output.Flush();
+            }
+        }
+        finally
+        {
+            snapshot?.Retire();
+        }
+    }
+
+    /// <summary>What a change of the configuration (or of a linked certificate file) changes: times and sizes.</summary>
+    private static string Stamp(string config, GatewaySnapshot? snapshot)
+    {
+        var stamp = new StringBuilder();
+        foreach (var file in snapshot is null ? [config] : snapshot.WatchedFiles.Prepend(config))
+        {
+            var info = new FileInfo(file);
+            stamp.Append(file).Append('|').Append(info.Exists ? info.LastWriteTimeUtc.Ticks : -1).Append('|').Append(info.Exists ? info.Length : -1).Append(';');
+        }
+        return stamp.ToString();
+    }
+
     private static DryRunRequest Single(Options options)
     {
         if (options.Api is null)
@@ -120,16 +219,21 @@ internal static class Explain
 
     private static List<DryRunRequest> ReadRequests(string file)
     {
-        var lines = JsonSerializer.Deserialize<List<RequestLine>>(File.ReadAllBytes(Path.GetFullPath(file)), HostingJson.Options)
-            ?? throw new ArgumentException($"'{file}' holds no JSON array of requests.");
+        return Parse(JsonSerializer.Deserialize<List<RequestLine>>(File.ReadAllBytes(Path.GetFullPath(file)), HostingJson.Options), $"'{file}'");
+    }
+
+    private static List<DryRunRequest> Parse(List<RequestLine>? lines, string file)
+    {
+        if (lines is null)
+            throw new ArgumentException($"{file} holds no JSON array of requests.");
         if (lines.Count > MaxRequests)
-            throw new ArgumentException($"'{file}' has {lines.Count} requests; explain takes at most {MaxRequests} at once.");
+            throw new ArgumentException($"{file} has {lines.Count} requests; explain takes at most {MaxRequests} at once.");
         var requests = new List<DryRunRequest>(lines.Count);
         for (var i = 0; i < lines.Count; i++)
         {
-            var line = lines[i] ?? throw new ArgumentException($"Request {i + 1} of '{file}' is null.");
+            var line = lines[i] ?? throw new ArgumentException($"Request {i + 1} of {file} is null.");
             if (string.IsNullOrEmpty(line.ApiId))
-                throw new ArgumentException($"Request {i + 1} of '{file}' has no apiId.");
+                throw new ArgumentException($"Request {i + 1} of {file} has no apiId.");
             requests.Add(new DryRunRequest
             {
                 ApiId = line.ApiId,
