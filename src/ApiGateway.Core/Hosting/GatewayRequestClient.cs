@@ -61,6 +61,9 @@ public sealed record GatewayResponse
     public required string Uri { get; init; }
     public string? ApiId { get; init; }
     public double ElapsedMilliseconds { get; init; }
+
+    /// <summary>The configuration whose gateway answered.</summary>
+    public string? ConfigurationPath { get; init; }
 }
 
 /// <summary>
@@ -225,6 +228,7 @@ internal static class GatewayRequestClient
                 Uri = uri.ToString(),
                 ApiId = options.ApiId,
                 ElapsedMilliseconds = clock.Elapsed.TotalMilliseconds,
+                ConfigurationPath = config,
             };
         }
     }

@@ -30,7 +30,7 @@ public sealed class DryRunEngineTests : EngineTestBase
             Set-GatewayPolicy -Context $context -ApiId expiry -Policy $policy | Out-Null
             """);
         Session.Set("good", Client("CN=good"));
-        Session.Set("expired", Client("CN=old", DateTimeOffset.UtcNow.AddDays(-1)));
+        Session.Set("expired", TestCertificates.Create("CN=old", Ca, clientAuth: true, notBefore: DateTimeOffset.UtcNow.AddDays(-30), notAfter: DateTimeOffset.UtcNow.AddDays(-1)));
     }
 
     [Fact]
@@ -78,6 +78,14 @@ public sealed class DryRunEngineTests : EngineTestBase
         var result = Session.Run("Test-GatewayClientCertificate -Context $context -ApiId expiry -Certificate $good -NoCertificate");
 
         Assert.StartsWith("AmbiguousParameterSet,", result.AllErrors.Single().FullyQualifiedErrorId, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invoke_ByPathAlone_BindsTheWholePathSet()
+    {
+        var error = Session.Run("Invoke-GatewayRequest -Context $context -Path /expiry/x").SingleError();
+
+        Assert.StartsWith("InvokeGatewayRequestGatewayNotRunning,", error.FullyQualifiedErrorId, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -14,11 +14,11 @@ namespace ApiGateway.PowerShell.Commands.Testing;
 /// gateway's status token (read from the owner-only state file), so no client from the network can have one. The
 /// gateway's server certificate must be the hostname's configured certificate unless <c>-SkipCertificateCheck</c>.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GatewayRequest", DefaultParameterSetName = ParameterSets.ApiId)]
+[Cmdlet(VerbsLifecycle.Invoke, "GatewayRequest", DefaultParameterSetName = ParameterSets.RequestPath)]
 [OutputType(typeof(GatewayResponse))]
 public sealed class InvokeGatewayRequestCommand : GatewayCmdlet
 {
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("ConfigurationPath")]
     [GatewayContextTransformation]
     [ValidateNotNull]

@@ -12,8 +12,8 @@ namespace ApiGateway.PowerShell.Commands.Testing;
 /// [-Method] [-Path]</c>: a dry run of the request without a running gateway — whether the gateway would forward it
 /// (Allowed), or the handshake refusal or status and reason the client would get, and the trace of every policy
 /// element evaluated, each condition's value and the entry that decided. The gateway host makes it (the same
-/// snapshot, handshake decision and policy pipeline as a served request); nothing is sent anywhere. Piped
-/// certificates are tested in one host call.
+/// snapshot, handshake decision and policy pipeline as a served request; a warm host per configuration, see
+/// <see cref="ExplainServer"/>); nothing is sent anywhere. Piped certificates are tested in one request to it.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "GatewayClientCertificate", DefaultParameterSetName = ParameterSets.Certificate)]
 [OutputType(typeof(GatewayDecision))]
