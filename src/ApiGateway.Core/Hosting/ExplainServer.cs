@@ -13,12 +13,16 @@ namespace ApiGateway.Core.Hosting;
 /// </summary>
 internal sealed class ExplainServer : IDisposable
 {
+    /// <summary>Warm hosts kept at once (one per configuration tested); the least recently used goes first.</summary>
+    public const int MaxServers = 4;
+
     private static readonly Dictionary<string, ExplainServer> Servers = new(StringComparer.Ordinal);
     private static readonly Lock ServersLock = new();
 
     private readonly Process _process;
     private readonly StringBuilder _errors = new();
     private readonly Lock _lock = new();
+    private long _lastUsed;
 
     private ExplainServer(Process process)
     {
@@ -37,9 +41,17 @@ internal sealed class ExplainServer : IDisposable
                 if (!Servers.TryGetValue(key, out server!) || server._process.HasExited)
                 {
                     server?.Dispose();
+                    Servers.Remove(key);
+                    while (Servers.Count >= MaxServers)
+                    {
+                        var oldest = Servers.MinBy(s => s.Value._lastUsed);
+                        Servers.Remove(oldest.Key);
+                        oldest.Value.Dispose();
+                    }
                     server = Start(muxer, host, config);
                     Servers[key] = server;
                 }
+                server._lastUsed = Environment.TickCount64;
             }
             try
             {
