@@ -47,6 +47,8 @@
         'Get-GatewayStatus'
         'Get-GatewayRevocation'
         'Set-GatewayRevocation'
+        'Test-GatewayClientCertificate'
+        'Invoke-GatewayRequest'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -195,6 +195,12 @@ internal sealed class GatewayServer : IAsyncDisposable
         {
             throw new GatewayStartException($"The gateway cannot start: '{path}' has {result.Errors.Count} problem(s).", result.Errors, 2);
         }
+        if (_options.StatusPort is not null)
+        {
+            // The status token also keys the per-request trace proofs: set before any listener accepts a request.
+            _token = GatewayStateFile.NewToken();
+            Runtime.TraceAuthority = new TraceAuthority(_token);
+        }
         Runtime.Pending = snapshot;
         var listenErrors = await _listeners.AddMissingAsync(snapshot, cancellationToken).ConfigureAwait(false);
         if (listenErrors.Count > 0)
@@ -221,8 +227,7 @@ internal sealed class GatewayServer : IAsyncDisposable
         }
         if (_options.StatusPort is { } statusPort)
         {
-            _token = GatewayStateFile.NewToken();
-            var endpoints = new ManagementEndpoints { Ready = GetReadiness, Metrics = _export, Status = GetStatus, Shutdown = (_token, RequestShutdown) };
+            var endpoints = new ManagementEndpoints { Ready = GetReadiness, Metrics = _export, Status = GetStatus, Shutdown = (_token!, RequestShutdown) };
             _status = await StatusServer.StartAsync(statusPort, endpoints, _options.LoggerFactory, cancellationToken).ConfigureAwait(false);
             if (_options.WriteStateFile)
                 WriteStateFile();

@@ -21,6 +21,20 @@ namespace ApiGateway.Host
               ApiGateway.Host quickstart [--folder <dir>] [--port <n>]
                                                                      a working demo: CA, certificates, a backend that
                                                                      requires the gateway's client certificate, curl commands
+              ApiGateway.Host explain --config <gateway.json> --api <id> [--certificate <file> | --no-certificate]
+                                    [--host <name>] [--method <m>] [--path <p>] [--header "<name>: <value>"]...
+                                    [--format text|json]
+                                                                     a dry run: what the gateway would decide for this
+                                                                     request and client certificate, and the trace of
+                                                                     each policy element evaluated (nothing is sent)
+              ApiGateway.Host explain --config <gateway.json> --requests <requests.json> [--format json]
+                                                                     the same for each request of a JSON array
+                                                                     ({apiId, certificate: base64 DER, hostName,
+                                                                     method, path, headers}), one configuration load
+              ApiGateway.Host explain --config <gateway.json> --serve
+                                                                     the same for each line of standard input (a JSON
+                                                                     array of requests), one JSON line out per line in;
+                                                                     reloads only when the configuration changed
               ApiGateway.Host --version
 
             Options of run:
@@ -73,13 +87,14 @@ namespace ApiGateway.Host
                 "run" => await RunGatewayAsync(options).ConfigureAwait(false),
                 "validate" => Validate(options),
                 "quickstart" => await Quickstart.Quickstart.RunAsync(options).ConfigureAwait(false),
+                "explain" => await Runtime.Explain.RunAsync(options).ConfigureAwait(false),
                 _ => Unknown(args[0]),
             };
         }
 
         private static int Unknown(string command)
         {
-            Console.Error.WriteLine($"Unknown command '{command}'. Commands: run, validate, quickstart. Run 'ApiGateway.Host --help' for the usage.");
+            Console.Error.WriteLine($"Unknown command '{command}'. Commands: run, validate, quickstart, explain. Run 'ApiGateway.Host --help' for the usage.");
             return 1;
         }
 
@@ -184,6 +199,16 @@ namespace ApiGateway.Host
         public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(30);
         public TimeSpan ShutdownDelay { get; private set; } = TimeSpan.Zero;
         public string? AccessLog { get; private set; }
+        public string? Api { get; private set; }
+        public string? Certificate { get; private set; }
+        public bool NoCertificate { get; private set; }
+        public string? Host { get; private set; }
+        public string Method { get; private set; } = "GET";
+        public string? RequestPath { get; private set; }
+        public List<KeyValuePair<string, string>> Headers { get; } = [];
+        public string? Requests { get; private set; }
+        public string Format { get; private set; } = "text";
+        public bool Serve { get; private set; }
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -245,6 +270,44 @@ namespace ApiGateway.Host
                         break;
                     case "--shutdown-delay":
                         options.ShutdownDelay = ParseSeconds(name, Value(args, ref i), allowZero: true);
+                        break;
+                    case "--api":
+                        options.Api = Value(args, ref i);
+                        break;
+                    case "--certificate":
+                        options.Certificate = Value(args, ref i);
+                        break;
+                    case "--no-certificate":
+                        options.NoCertificate = true;
+                        break;
+                    case "--host":
+                        options.Host = Value(args, ref i);
+                        break;
+                    case "--method":
+                        var method = Value(args, ref i);
+                        options.Method = method.Length is > 0 and <= 32 && method.All(char.IsAsciiLetter)
+                            ? method.ToUpperInvariant()
+                            : throw new ArgumentException($"--method '{method}' is not an HTTP method (letters only, e.g. GET, POST).");
+                        break;
+                    case "--path":
+                        options.RequestPath = Value(args, ref i);
+                        break;
+                    case "--header":
+                        var header = Value(args, ref i);
+                        var colon = header.IndexOf(':', StringComparison.Ordinal);
+                        if (colon <= 0)
+                            throw new ArgumentException($"--header '{header}' is not 'Name: value'.");
+                        options.Headers.Add(new(header[..colon].Trim(), header[(colon + 1)..].Trim()));
+                        break;
+                    case "--serve":
+                        options.Serve = true;
+                        break;
+                    case "--requests":
+                        options.Requests = Value(args, ref i);
+                        break;
+                    case "--format":
+                        var output = Value(args, ref i).ToLowerInvariant();
+                        options.Format = output is "text" or "json" ? output : throw new ArgumentException("--format must be text or json.");
                         break;
                     case "--folder":
                         options.Folder = Value(args, ref i);

@@ -32,8 +32,23 @@ internal sealed class BackendForwarder
 
     public HttpTransformer Transformer { get; } = new GatewayTransformer();
 
-    public async ValueTask<Flow> ForwardAsync(PolicyContext context, ForwardSettings settings, Step step) =>
-        Complete(context, await SendAsync(context, settings).ConfigureAwait(false), settings, step);
+    public async ValueTask<Flow> ForwardAsync(PolicyContext context, ForwardSettings settings, Step step)
+    {
+        if (context.State.Trace is { } trace)
+        {
+            trace.Forward(step, TargetOf(context).LogName);
+            if (trace.DryRun)
+            {
+                // A dry run stops where the request would leave: the backend it would go to is the answer.
+                context.State.ForwardTarget = TargetOf(context);
+                return Flow.Continue;
+            }
+        }
+        return Complete(context, await SendAsync(context, settings).ConfigureAwait(false), settings, step);
+    }
+
+    /// <summary>The backend a forward-request sends to now: set-backend-service's, or the API's.</summary>
+    public static BackendTarget TargetOf(PolicyContext context) => context.State.BackendOverride ?? context.State.ApiRoute.DefaultBackend;
 
     /// <summary>
     /// The sending half of <see cref="ForwardAsync"/>, without a state machine of its own: the pipeline awaits YARP's
@@ -42,7 +57,7 @@ internal sealed class BackendForwarder
     /// </summary>
     public ValueTask<ForwarderError> SendAsync(PolicyContext context, ForwardSettings settings)
     {
-        var target = context.State.BackendOverride ?? context.State.ApiRoute.DefaultBackend;
+        var target = TargetOf(context);
         var invoker = context.State.Snapshot.Invokers.Get(target, context.State.AuthenticationCertificate, settings.FollowRedirects);
         context.State.ForwardTarget = target;
         // Set before sending: outbound runs inside the send (on the response headers) and must know the request went out.

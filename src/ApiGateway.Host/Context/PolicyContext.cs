@@ -87,7 +87,10 @@ public sealed class PolicyContext
         internal set => State.LastError = value;
     }
 
-    /// <summary>Always false: this gateway has no request tracing.</summary>
+    /// <summary>
+    /// Always false, also for a traced request (a dry run, or a live trace the status token's holder asked for): a
+    /// trace must show what an untraced request gets, so no policy may behave differently under it.
+    /// </summary>
     public bool Tracing => false;
 
     internal bool VerifyCertificate(X509Certificate2 certificate, bool checkRevocation)

@@ -65,6 +65,12 @@ internal struct RequestState
     /// <summary>The step running now, for error reports.</summary>
     public Step? CurrentStep;
 
+    /// <summary>
+    /// The trace of this request, or null (always, unless a dry run or a caller holding the status token asked): every
+    /// recording site is a null check, so an untraced request pays nothing else.
+    /// </summary>
+    public PolicyTrace? Trace;
+
     // Behind PolicyContext's members (made on first use).
     public Guid RequestId;
     public bool HasRequestId;

@@ -44,6 +44,8 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime)
         string? backend = null;
         try
         {
+            // Removed from every request whoever sent it (no policy, log or backend sees it); a valid proof gets a trace.
+            var trace = http.Request.Headers.ContainsKey(Core.Hosting.TraceProof.RequestHeader) ? TraceAuthority.Accept(runtime.TraceAuthority, http) : null;
             var path = http.Request.Path.Value is { Length: > 0 } p ? p : "/";
             if (!snapshot.Routes.TryMatch(path, out var route, out var consumed))
             {
@@ -54,6 +56,11 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime)
             var pool = snapshot.Services.Contexts;
             var context = pool.Get();
             context.Begin(http, snapshot, route, consumed, http.Features.Get<ConnectionTls>());
+            if (trace is not null)
+            {
+                context.State.Trace = trace;
+                TraceAuthority.Attach(trace, http, context.State.Tls);
+            }
             http.Features.Set(context);
             try
             {

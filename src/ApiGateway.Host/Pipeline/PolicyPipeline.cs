@@ -1,5 +1,6 @@
 using System.Text;
 using ApiGateway.Core.Policies;
+using ApiGateway.Host.Backends;
 using ApiGateway.Host.Context;
 using ApiGateway.Host.Pipeline.Steps;
 using Microsoft.AspNetCore.Http;
@@ -39,12 +40,17 @@ internal sealed class PolicyPipeline
     {
         // The usual request suspends once, here, in YARP's send: inbound runs synchronously and a lone forward-request
         // is not wrapped in the section and step runners' state machines.
+        if (context.State.Trace is { } trace)
+            trace.Section = PolicySectionKind.Inbound;
         var flow = _syncInbound ? Run(Inbound, context, PolicySectionKind.Inbound) : await RunAsync(Inbound, context, PolicySectionKind.Inbound).ConfigureAwait(false);
         if (flow == Flow.Continue)
         {
+            if (context.State.Trace is { } traceOfBackend)
+                traceOfBackend.Section = PolicySectionKind.Backend;
             if (_loneForward is { } forward)
             {
                 context.State.CurrentStep = forward;
+                context.State.Trace?.Forward(forward, BackendForwarder.TargetOf(context).LogName);
                 var forwarder = context.State.Snapshot.Services.Forwarder;
                 try
                 {
@@ -74,6 +80,37 @@ internal sealed class PolicyPipeline
     }
 
     /// <summary>
+    /// A dry run (<c>explain</c>): inbound, and the backend section up to forward-request, exactly as
+    /// <see cref="ExecuteAsync"/> runs them, but forward-request only records the backend it would send to (the
+    /// context's trace is a dry run's). A failure goes through on-error and the error response as served. Returns
+    /// whether the request would reach the backend; otherwise the answer is in the context's response.
+    /// </summary>
+    public async Task<bool> ExplainAsync(PolicyContext context)
+    {
+        var trace = context.State.Trace ?? throw new InvalidOperationException("A dry run needs a dry-run trace.");
+        if (!trace.DryRun)
+            throw new InvalidOperationException("A dry run needs a dry-run trace.");
+        trace.Section = PolicySectionKind.Inbound;
+        var flow = await RunAsync(Inbound, context, PolicySectionKind.Inbound).ConfigureAwait(false);
+        if (flow == Flow.Continue && !context.State.Forwarded && context.State.ForwardTarget is null)
+        {
+            trace.Section = PolicySectionKind.Backend;
+            flow = await RunAsync(Backend, context, PolicySectionKind.Backend).ConfigureAwait(false);
+        }
+        if (flow == Flow.Error)
+        {
+            await HandleErrorAsync(context).ConfigureAwait(false);
+            return false;
+        }
+        if (flow == Flow.Return)
+        {
+            await WriteResponseAsync(context).ConfigureAwait(false);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
     /// Runs outbound on the backend's response (called by the transformer once its status and headers are copied).
     /// Returns whether the backend's body should still be copied.
     /// </summary>
@@ -99,6 +136,8 @@ internal sealed class PolicyPipeline
     {
         if (Outbound.Length == 0)
             return Flow.Continue;
+        if (context.State.Trace is { } trace)
+            trace.Section = PolicySectionKind.Outbound;
         try
         {
             return StepRunner.Run(Outbound, context);
@@ -156,7 +195,9 @@ internal sealed class PolicyPipeline
         };
         Log.PolicyFailed(context.State.Snapshot.Services.Logger, where, context.State.ApiRoute.ApiId, reason);
         var code = budget ? "ExpressionBudgetExceeded" : ex is PolicyRuntimeException ? "PolicyRuntimeFailure" : "ExpressionValueEvaluationFailure";
-        return new PipelineError(StatusCodes.Status500InternalServerError, code, $"{where} failed: {reason}", step?.ElementName ?? "policy", section);
+        var error = new PipelineError(StatusCodes.Status500InternalServerError, code, $"{where} failed: {reason}", step?.ElementName ?? "policy", section);
+        context.State.Trace?.Failed(step, error);
+        return error;
     }
 
     private async Task HandleErrorAsync(PolicyContext context)
@@ -178,6 +219,8 @@ internal sealed class PolicyPipeline
         var flow = Flow.Continue;
         if (OnError.Length > 0)
         {
+            if (context.State.Trace is { } trace)
+                trace.Section = PolicySectionKind.OnError;
             context.State.Error = null;
             flow = await RunAsync(OnError, context, PolicySectionKind.OnError).ConfigureAwait(false);
             if (flow == Flow.Error)
@@ -185,9 +228,11 @@ internal sealed class PolicyPipeline
         }
         if (flow == Flow.Return || (flow == Flow.Continue && context.State.ResponseCustomized))
         {
+            context.State.Trace?.Answer(http.Response.StatusCode, http.Features.GetRequiredFeature<IHttpResponseFeature>().ReasonPhrase, "on-error answered the client itself");
             await WriteResponseAsync(context).ConfigureAwait(false);
             return;
         }
+        context.State.Trace?.Answer(error.StatusCode, error.ReasonPhrase ?? error.Code, $"the gateway's error response: {error.Code}: {error.Message}");
         await ErrorResponses.WriteAsync(http, error, context.RequestId).ConfigureAwait(false);
     }
 

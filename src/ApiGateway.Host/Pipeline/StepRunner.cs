@@ -14,6 +14,8 @@ internal static class StepRunner
                 return RunSlowAsync(steps, i, context);
             context.State.CurrentStep = step;
             var flow = step.Execute(context);
+            if (context.State.Trace is { } trace)
+                Record(trace, step, flow, context);
             if (flow != Flow.Continue)
                 return new ValueTask<Flow>(flow);
         }
@@ -27,6 +29,8 @@ internal static class StepRunner
             var step = steps[i];
             context.State.CurrentStep = step;
             var flow = step.Execute(context);
+            if (context.State.Trace is { } trace)
+                Record(trace, step, flow, context);
             if (flow != Flow.Continue)
                 return flow;
         }
@@ -40,9 +44,22 @@ internal static class StepRunner
             var step = steps[i];
             context.State.CurrentStep = step;
             var flow = step.IsAsync ? await step.ExecuteAsync(context).ConfigureAwait(false) : step.Execute(context);
+            if (context.State.Trace is { } trace)
+                Record(trace, step, flow, context);
             if (flow != Flow.Continue)
                 return flow;
         }
         return Flow.Continue;
+    }
+
+    /// <summary>
+    /// The trace entry of a step that ran. A choose records its conditions itself (before its body's steps) and
+    /// forward-request records where it sent the request: neither gets a second entry here.
+    /// </summary>
+    private static void Record(PolicyTrace trace, Step step, Flow flow, PolicyContext context)
+    {
+        if (step is Steps.ChooseStep or Steps.ForwardRequestStep)
+            return;
+        trace.Step(step, flow, context);
     }
 }

@@ -32,6 +32,9 @@ internal sealed class GatewayRuntime
     /// <summary>The last change that was refused; null once a later change loads.</summary>
     public GatewayReloadError? LastReloadError { get; set; }
 
+    /// <summary>Who may have live request traces (the holder of the status token), or null: no traces at all.</summary>
+    public Pipeline.TraceAuthority? TraceAuthority { get; set; }
+
     /// <summary>Raised after a snapshot is swapped in.</summary>
     public event Action<GatewaySnapshot>? Activated;
 

@@ -34,4 +34,10 @@ internal static class ParameterSets
     /// <summary>Set-GatewayPolicy: the XML as text or from a file.</summary>
     public const string Policy = "Policy";
     public const string PolicyFilePath = "PolicyFilePath";
+
+    /// <summary>Test-GatewayClientCertificate: a client that presents no certificate.</summary>
+    public const string NoCertificate = "NoCertificate";
+
+    /// <summary>Invoke-GatewayRequest: by the whole request path instead of an API.</summary>
+    public const string RequestPath = "Path";
 }

@@ -11,10 +11,14 @@ internal sealed class ChooseStep : Step
     private readonly Step[][] _bodies;
     private readonly Step[] _otherwise;
     private readonly bool _async;
+    private readonly string[] _texts;
+    private readonly int[] _lines;
 
-    public ChooseStep(PolicyNode node, PolicyOwner owner, Func<PolicyContext, bool>?[] conditions, bool[] literals, Step[][] bodies, Step[] otherwise)
+    public ChooseStep(PolicyNode node, PolicyOwner owner, Func<PolicyContext, bool>?[] conditions, bool[] literals, Step[][] bodies, Step[] otherwise, string[]? texts = null, int[]? lines = null)
         : base(node, owner)
     {
+        _texts = texts ?? new string[conditions.Length];
+        _lines = lines ?? new int[conditions.Length];
         _conditions = conditions;
         _literals = literals;
         _bodies = bodies;
@@ -27,9 +31,13 @@ internal sealed class ChooseStep : Step
         var conditions = new Func<PolicyContext, bool>?[choose.Whens.Count];
         var literals = new bool[choose.Whens.Count];
         var bodies = new Step[choose.Whens.Count][];
+        var texts = new string[choose.Whens.Count];
+        var lines = new int[choose.Whens.Count];
         for (var i = 0; i < choose.Whens.Count; i++)
         {
             var when = choose.Whens[i];
+            texts[i] = when.Condition.Expression?.Source ?? when.Condition.Literal!;
+            lines[i] = when.Condition.Expression?.Line ?? choose.Line;
             if (when.Condition.Expression is { } expression)
                 conditions[i] = factory.Compiled(expression, PolicyValueRole.Condition).Condition;
             else
@@ -37,7 +45,7 @@ internal sealed class ChooseStep : Step
             bodies[i] = factory.Build(when.Body, at.Section, at.InReturnResponse);
         }
         var otherwise = choose.Otherwise is null ? [] : factory.Build(choose.Otherwise, at.Section, at.InReturnResponse);
-        return new ChooseStep(choose, at.Owner, conditions, literals, bodies, otherwise);
+        return new ChooseStep(choose, at.Owner, conditions, literals, bodies, otherwise, texts, lines);
     }
 
     public override bool IsAsync => _async;
@@ -48,9 +56,12 @@ internal sealed class ChooseStep : Step
         {
             context.State.CurrentStep = this;
             var condition = _conditions[i];
-            if (condition is null ? _literals[i] : condition(context))
+            var holds = condition is null ? _literals[i] : condition(context);
+            context.State.Trace?.Condition(this, i, _texts[i] ?? string.Empty, holds, _lines[i]);
+            if (holds)
                 return _bodies[i];
         }
+        context.State.Trace?.Otherwise(this, _otherwise.Length > 0);
         return _otherwise;
     }
 

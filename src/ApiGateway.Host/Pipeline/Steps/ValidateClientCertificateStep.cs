@@ -34,6 +34,12 @@ internal sealed class ValidateClientCertificateStep : Step
     public override Flow Execute(PolicyContext context)
     {
         var failure = Check(context, out var refusal);
+        if (context.State.Trace is { } trace)
+        {
+            trace.PendingDetail = failure is null
+                ? "every rule of the policy passed" + (_identities.Length > 0 ? " and the certificate matches an identity" : string.Empty)
+                : "the client certificate is not valid: " + failure + (_policy.IgnoreError ? " (ignore-error: the request goes on, context.LastError says why)" : string.Empty);
+        }
         if (failure is null)
             return Flow.Continue;
         var error = new PipelineError(StatusCodes.Status403Forbidden, Reason, "The client certificate is not valid: " + failure + ".", ElementName, PolicySectionKind.Inbound, ReasonPhrase);
