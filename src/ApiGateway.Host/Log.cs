@@ -91,4 +91,7 @@ internal static partial class Log
 
     [LoggerMessage(25, LogLevel.Information, "Backend {Backend}: {Authority} answers again, after {FailedRequests} failed request(s).", EventName = "BackendRecovered")]
     public static partial void BackendRecovered(ILogger logger, string backend, string authority, int failedRequests);
+
+    [LoggerMessage(40, LogLevel.Warning, "Certificate '{CertificateId}' in use has {DaysLeft} day(s) left: {Message}", EventName = "CertificateExpiring")]
+    public static partial void CertificateExpiring(ILogger logger, string certificateId, int daysLeft, string message);
 }

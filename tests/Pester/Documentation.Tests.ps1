@@ -94,6 +94,9 @@ BeforeAll {
         'Remove-GatewayPolicy 3' = 'Set-GatewayPolicy -Context $context -PolicyFilePath ./policies/global.xml | Out-Null'
         'Set-GatewayApi 3' = 'New-Api orders'
         'Set-GatewayPolicy 3' = 'foreach ($name in ''staging'', ''production'') { $c = New-GatewayContext -Path "./$name.json"; New-GatewayApi -Context $c -ApiId orders -Path orders -ServiceUrl https://orders.internal/ | Out-Null }; Set-GatewayPolicy -Context ./staging.json -ApiId orders -Policy ''<policies><inbound><base /><set-header name="x-copied" exists-action="override"><value>1</value></set-header></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'' | Out-Null'
+        'Test-GatewayConfiguration 1' = 'Add-Pfx backend-2025 -ExpiresInDays 10; New-Api orders -Credential backend-2025'
+        'Test-GatewayConfiguration 2' = ''
+        'Test-GatewayConfiguration 3' = ''
     }
 
 }

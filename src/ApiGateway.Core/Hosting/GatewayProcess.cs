@@ -345,6 +345,7 @@ internal static class GatewayProcess
             ListeningUrls = document.ListeningUrls,
             StatusUrl = state.StatusUrl,
             LogPath = state.LogPath,
+            ExpiringCertificates = document.ExpiringCertificates,
         };
     }
 

@@ -51,6 +51,7 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         ("Remove-GatewayHostname", "Remove-GatewayHostname -Context $context -HostName localhost -Force -PassThru"),
         ("Remove-GatewayCaCertificate", "Remove-GatewayCaCertificate -Context $context -CertificateId clients-root -Force -PassThru"),
         ("Remove-GatewayCertificate", "Remove-GatewayCertificate -Context $context -CertificateId server-tls -Force -PassThru"),
+        ("Test-GatewayConfiguration", "Test-GatewayConfiguration -Context $context -Quiet"),
     ];
 
     [Fact]
