@@ -52,6 +52,10 @@ Describe 'Test-GatewayConfiguration' {
 
     It 'returns nothing and -Quiet $true for a good configuration' {
         $context = New-TestGateway -Name 'good'
+        # A configuration without a hostname loads but listens nowhere: that is a warning, so the good one has one.
+        $lasting = New-TestCertificate -Subject 'CN=localhost' -ServerAuth -DnsName localhost
+        $null = Add-GatewayCertificate -Context $context -CertificateId tls -Certificate $lasting
+        Set-GatewayHostname -Context $context -HostName localhost -Port (Get-FreePort) -CertificateId tls
         Test-GatewayConfiguration -Context $context | Should -BeNullOrEmpty
         Test-GatewayConfiguration -Context $context -Quiet | Should -BeTrue
     }
