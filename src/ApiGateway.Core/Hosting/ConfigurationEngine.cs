@@ -25,15 +25,31 @@ internal sealed class ConfigurationEngine
     private readonly string? _dotnetPath;
     private string? _muxer;
 
-    /// <summary>The engine of the gateway host at <paramref name="hostPath"/> (default: the one the module ships, <see cref="GatewayProcess.DefaultHostPath"/>).</summary>
+    private readonly string? _hostPath;
+
+    /// <summary>
+    /// The engine of the gateway host at <paramref name="hostPath"/> (default: the one the module ships,
+    /// <see cref="GatewayProcess.DefaultHostPath"/>, or else <see cref="ModuleHostPath"/>).
+    /// </summary>
     public ConfigurationEngine(string? hostPath = null, string? dotnetPath = null)
     {
-        HostPath = Path.GetFullPath(hostPath ?? GatewayProcess.DefaultHostPath);
+        _hostPath = hostPath is null ? null : Path.GetFullPath(hostPath);
         _dotnetPath = dotnetPath;
     }
 
-    /// <summary>The gateway host, <c>ApiGateway.Host.dll</c>.</summary>
-    public string HostPath { get; }
+    /// <summary>
+    /// The host in the folder of the module the cmdlets were imported from (set by the cmdlets from their ModuleBase).
+    /// It differs from <see cref="GatewayProcess.DefaultHostPath"/> only when the engine had ApiGateway.Core.dll loaded
+    /// from somewhere else before the module was imported (a host application, a test process); Start-Gateway makes
+    /// the same choice, so the engine that checks a change is the gateway that runs it.
+    /// </summary>
+    public static string? ModuleHostPath { get; set; }
+
+    /// <summary>The gateway host, <c>ApiGateway.Host.dll</c>: resolved at each call (see <see cref="ModuleHostPath"/>).</summary>
+    public string HostPath => _hostPath
+        ?? (!File.Exists(GatewayProcess.DefaultHostPath) && ModuleHostPath is { } module && File.Exists(module)
+            ? Path.GetFullPath(module)
+            : Path.GetFullPath(GatewayProcess.DefaultHostPath));
 
     /// <summary>Wall-clock time of the last validation, process start included (what a cmdlet pays per write).</summary>
     public TimeSpan LastElapsed { get; private set; }
@@ -114,13 +130,14 @@ internal sealed class ConfigurationEngine
 
     private ValidationReport Run(string file, string? storeDirectory, int expiringInDays, TimeSpan timeout)
     {
-        if (!File.Exists(HostPath))
+        var hostPath = HostPath;
+        if (!File.Exists(hostPath))
         {
             throw new GatewayException("Gateway", "HostNotFound", GatewayErrorCategory.NotFound,
-                $"The gateway host '{HostPath}', which checks configurations as the gateway does, does not exist. The ApiGateway module ships it in its 'host' folder; reinstall the module.",
-                HostPath);
+                $"The gateway host '{hostPath}', which checks configurations as the gateway does, does not exist. The ApiGateway module ships it in its 'host' folder; reinstall the module.",
+                hostPath);
         }
-        _muxer ??= DotnetLocator.Find(HostPath, _dotnetPath);
+        _muxer ??= DotnetLocator.Find(hostPath, _dotnetPath);
         var watch = Stopwatch.StartNew();
         var start = new ProcessStartInfo(_muxer)
         {
@@ -130,7 +147,7 @@ internal sealed class ConfigurationEngine
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(file)!,
         };
-        foreach (var argument in new[] { HostPath, "validate", "--config", file, "--format", "json", "--expiring-in-days", expiringInDays.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { hostPath, "validate", "--config", file, "--format", "json", "--expiring-in-days", expiringInDays.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(argument);
         if (storeDirectory is not null)
         {

@@ -131,7 +131,8 @@ internal sealed partial class GatewayService
         throw new GatewayException(subject, condition, GatewayErrorCategory.InvalidData,
             "The change was not made because the gateway would refuse it with "
             + (lines.Count == 1 ? "this problem: " + lines[0] : "these problems:" + Environment.NewLine + string.Join(Environment.NewLine, lines.Select(a => "  " + a))),
-            subject)
+            // The error record's target is the problem itself: a script reads $_.TargetObject.Subject, .Line, .Column.
+            added[0])
         { Details = lines, Problems = added };
     }
 

@@ -33,6 +33,9 @@ public abstract class GatewayCmdlet : PSCmdlet
     /// <summary>The operations of <paramref name="context"/>, or of the configuration at <paramref name="configurationPath"/> (a piped object's).</summary>
     internal GatewayService ServiceFor(GatewayContext? context, string? configurationPath = null)
     {
+        // The engine that checks changes is the host this module ships (as Start-Gateway's), wherever Core was loaded from.
+        if (MyInvocation.MyCommand.Module?.ModuleBase is { Length: > 0 } moduleBase)
+            ConfigurationEngine.ModuleHostPath = System.IO.Path.Combine(moduleBase, "host", "ApiGateway.Host.dll");
         if (context is not null)
             return Used(context.Service);
         if (!string.IsNullOrEmpty(configurationPath))
