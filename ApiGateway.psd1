@@ -49,6 +49,7 @@
         'Set-GatewayRevocation'
         'Test-GatewayClientCertificate'
         'Invoke-GatewayRequest'
+        'Test-GatewayConfiguration'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -81,4 +81,7 @@ internal class GatewayException : Exception
 
     /// <summary>Further problems found together with this one (e.g. every error of a policy document).</summary>
     public IReadOnlyList<string> Details { get; init; } = [];
+
+    /// <summary>The structured problems behind a refusal by the gateway's engine (with line and column), when there are.</summary>
+    public IReadOnlyList<Configuration.GatewayConfigurationProblem> Problems { get; init; } = [];
 }

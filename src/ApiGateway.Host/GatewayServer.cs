@@ -346,6 +346,7 @@ internal sealed class GatewayServer : IAsyncDisposable
             BoundAddresses = _listeners.BoundAddresses,
             StartedAt = _startedAt,
             Version = Version,
+            ExpiringCertificates = snapshot is null ? [] : CertificateExpiry.Expiring(snapshot.CertificatesInUse, DateTimeOffset.UtcNow, CertificateExpiry.DefaultDays),
         };
     }
 
@@ -420,9 +421,14 @@ internal sealed class GatewayServer : IAsyncDisposable
         }
     }
 
-    private void LogLoaded(GatewaySnapshot snapshot, int compiledNow) =>
+    private void LogLoaded(GatewaySnapshot snapshot, int compiledNow)
+    {
         Log.ConfigurationLoaded(_logger, snapshot.Revision, snapshot.ConfigurationPath, snapshot.ServiceName, snapshot.Routes.Routes.Count,
             snapshot.Configuration.Service.Hostnames.Length, snapshot.ExpressionKeys.Count, compiledNow);
+        // At the start and at every reload, so that an expiry is in the log long before clients see it.
+        foreach (var certificate in CertificateExpiry.Expiring(snapshot.CertificatesInUse, DateTimeOffset.UtcNow, CertificateExpiry.DefaultDays))
+            Log.CertificateExpiring(_logger, certificate.CertificateId, certificate.DaysLeft, CertificateExpiry.Describe(certificate));
+    }
 
     internal static string Bullets(IEnumerable<string> lines) =>
         string.Concat(lines.Select(l => Environment.NewLine + "  - " + l));

@@ -97,4 +97,6 @@ internal static partial class Log
 
     [LoggerMessage(46, LogLevel.Warning, "CRL file '{File}' is not used: {Reason}.", EventName = "CrlFileRefused")]
     public static partial void CrlFileRefused(ILogger logger, string file, string reason);
+    [LoggerMessage(40, LogLevel.Warning, "Certificate '{CertificateId}' in use has {DaysLeft} day(s) left: {Message}", EventName = "CertificateExpiring")]
+    public static partial void CertificateExpiring(ILogger logger, string certificateId, int daysLeft, string message);
 }

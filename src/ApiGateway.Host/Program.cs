@@ -17,7 +17,8 @@ namespace ApiGateway.Host
 
             Usage:
               ApiGateway.Host run --config <gateway.json> [options]   serve in the foreground (systemd, containers, Kubernetes)
-              ApiGateway.Host validate --config <gateway.json>       load everything, report every problem, exit
+              ApiGateway.Host validate --config <gateway.json> [--format text|json] [--expiring-in-days <n>] [--store <dir>]
+                                                                     load everything, report every problem, exit
               ApiGateway.Host quickstart [--folder <dir>] [--port <n>]
                                                                      a working demo: CA, certificates, a backend that
                                                                      requires the gateway's client certificate, curl commands
@@ -54,6 +55,12 @@ namespace ApiGateway.Host
               --log-format <format>  simple (default), json, systemd
               --log-file <path>      append all output to <path> instead of the console
               --detach               leave the terminal's process group (used by Start-Gateway)
+
+            Options of validate:
+              --format <format>      text (default), or json: one document with every problem (severity, errorId,
+                                     subject, section, line, column, message, fix) for scripts and the module
+              --expiring-in-days <n> also warn about certificates in use that expire within n days (default 30)
+              --store <dir>          the certificate store folder (default: <config>.store beside the file)
 
             Signals: SIGTERM, SIGINT, SIGQUIT stop gracefully (drain); SIGHUP reloads the configuration.
             Exit codes: 0 stopped normally; 1 bad command line; 2 configuration invalid; 3 cannot listen; 4 other failure.
@@ -161,15 +168,25 @@ namespace ApiGateway.Host
                 return 1;
             }
             using var loggerFactory = Logging.Create(Microsoft.Extensions.Logging.LogLevel.Warning, "simple");
-            var result = Runtime.SnapshotValidation.Validate(options.Config, loggerFactory);
-            foreach (var warning in result.Warnings)
-                Console.Out.WriteLine("warning: " + warning);
-            if (!result.Succeeded)
+            if (options.Format == "json")
             {
-                PrintProblems($"'{Path.GetFullPath(options.Config)}' has {result.Errors.Count} problem(s):", result.Errors);
+                // Machine-readable for the module (every cmdlet that writes a policy, Test-GatewayConfiguration): only the
+                // report on stdout, nothing else, whatever the outcome; the exit code says the same as in text mode.
+                var report = Runtime.SnapshotValidation.Report(options.Config, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, options.Store, options.ExpiringInDays);
+                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, ApiGateway.Core.Hosting.HostingJson.Options));
+                Console.Out.Flush();
+                return report.Valid ? 0 : 2;
+            }
+            var text = Runtime.SnapshotValidation.Report(options.Config, loggerFactory, options.Store, options.ExpiringInDays);
+            foreach (var warning in text.Problems.Where(p => p.Severity == ApiGateway.Core.Configuration.GatewayProblemSeverity.Warning))
+                Console.Out.WriteLine("warning: " + warning.Message);
+            var errors = text.Problems.Where(p => p.Severity == ApiGateway.Core.Configuration.GatewayProblemSeverity.Error).Select(p => p.Message).ToList();
+            if (!text.Valid)
+            {
+                PrintProblems($"'{Path.GetFullPath(options.Config)}' has {errors.Count} problem(s):", errors);
                 return 2;
             }
-            Console.Out.WriteLine($"'{Path.GetFullPath(options.Config)}' (revision {result.Revision}) is valid: it loads, and every policy expression compiles.");
+            Console.Out.WriteLine($"'{Path.GetFullPath(options.Config)}' (revision {text.Revision}) is valid: it loads, and every policy expression compiles.");
             return 0;
         }
 
@@ -209,6 +226,8 @@ namespace ApiGateway.Host
         public string? Requests { get; private set; }
         public string Format { get; private set; } = "text";
         public bool Serve { get; private set; }
+        public string? Store { get; private set; }
+        public int ExpiringInDays { get; private set; } = ApiGateway.Core.Hosting.CertificateExpiry.DefaultDays;
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -308,6 +327,15 @@ namespace ApiGateway.Host
                     case "--format":
                         var output = Value(args, ref i).ToLowerInvariant();
                         options.Format = output is "text" or "json" ? output : throw new ArgumentException("--format must be text or json.");
+                        break;
+                    case "--store":
+                        options.Store = Value(args, ref i);
+                        break;
+                    case "--expiring-in-days":
+                        var days = Value(args, ref i);
+                        options.ExpiringInDays = int.TryParse(days, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= 3650
+                            ? n
+                            : throw new ArgumentException($"--expiring-in-days '{days}' is not a number of days from 0 to 3650.");
                         break;
                     case "--folder":
                         options.Folder = Value(args, ref i);

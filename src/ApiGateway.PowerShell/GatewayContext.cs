@@ -1,4 +1,5 @@
 using ApiGateway.Core.Certificates;
+using ApiGateway.Core.Hosting;
 using ApiGateway.Core.Management;
 
 namespace ApiGateway.PowerShell;
@@ -47,7 +48,13 @@ public sealed class GatewayContext
     /// damaged file with its own error id.
     /// </summary>
     internal static GatewayContext ForPath(string fullPath) =>
-        new(new GatewayService(fullPath, CertificateStore.DirectoryFor(fullPath)), null, null, false);
+        new(new GatewayService(fullPath, CertificateStore.DirectoryFor(fullPath), engine: Engine), null, null, false);
+
+    /// <summary>
+    /// The gateway's own engine (the host the module ships, run as <c>validate</c>): every change a cmdlet makes to a
+    /// policy expression is checked by it before it is saved, and Test-GatewayConfiguration runs it.
+    /// </summary>
+    internal static ConfigurationEngine Engine { get; } = new();
 
     /// <summary>The configuration path, so that <c>"$context"</c> and string conversions give something useful.</summary>
     public override string ToString() => ConfigurationPath;

@@ -106,6 +106,9 @@ BeforeAll {
         'Invoke-GatewayRequest 1' = 'New-Api orders; Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
         'Invoke-GatewayRequest 2' = 'New-Api orders; Set-GatewayHostname -Context $context -HostName localhost -NegotiateClientCertificate $true | Out-Null; Add-GatewayCaCertificate -Context $context -CertificateId clients-root -FilePath ./clients-root.cer -WarningAction SilentlyContinue | Out-Null; Set-GatewayPolicy -Context $context -ApiId orders -Policy ''<policies><inbound><base /><choose><when condition="@(context.Request.Certificate == null)"><return-response><set-status code="403" reason="Invalid client certificate" /></return-response></when></choose></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'' | Out-Null; Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
         'Invoke-GatewayRequest 3' = 'New-Api orders; Start-Gateway -Context $context -TimeoutSec 120 | Out-Null'
+        'Test-GatewayConfiguration 1' = 'Add-Pfx backend-2025 -ExpiresInDays 10; New-Api orders -Credential backend-2025'
+        'Test-GatewayConfiguration 2' = ''
+        'Test-GatewayConfiguration 3' = ''
     }
 
 }

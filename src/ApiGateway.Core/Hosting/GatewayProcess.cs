@@ -378,6 +378,7 @@ internal static class GatewayProcess
             ListeningUrls = document.ListeningUrls,
             StatusUrl = state.StatusUrl,
             LogPath = state.LogPath,
+            ExpiringCertificates = document.ExpiringCertificates,
         };
     }
 

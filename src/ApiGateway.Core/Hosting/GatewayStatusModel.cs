@@ -54,6 +54,9 @@ internal sealed record GatewayStatusDocument
 
     /// <summary>Version of the gateway host.</summary>
     public string Version { get; init; } = string.Empty;
+
+    /// <summary>The certificates the served revision uses that expire within 30 days (or have expired), soonest first.</summary>
+    public IReadOnlyList<GatewayExpiringCertificate> ExpiringCertificates { get; init; } = [];
 }
 
 /// <summary>A configuration change the gateway refused, with every reason.</summary>
@@ -98,6 +101,9 @@ public sealed record GatewayStatus
 
     /// <summary>Why the gateway is not running or not answering, when that is worth saying (e.g. a state file left by a crash).</summary>
     public string? Message { get; init; }
+
+    /// <summary>The certificates the served revision uses that expire within 30 days (or have expired), soonest first.</summary>
+    public IReadOnlyList<GatewayExpiringCertificate> ExpiringCertificates { get; init; } = [];
 }
 
 /// <summary>JSON conventions shared by the state file and the status endpoint.</summary>

@@ -1,5 +1,6 @@
 using ApiGateway.Core.Certificates;
 using ApiGateway.Core.Configuration;
+using ApiGateway.Core.Hosting;
 
 namespace ApiGateway.Core.Management;
 
@@ -18,12 +19,27 @@ internal sealed partial class GatewayService
     /// Opens the configuration at <paramref name="configurationPath"/> (it need not exist yet: see <see cref="Open"/>).
     /// The certificate store defaults to <see cref="CertificateStore.DirectoryFor"/>.
     /// </summary>
-    public GatewayService(string configurationPath, string? storeDirectory = null, TimeSpan? lockTimeout = null, TimeProvider? timeProvider = null)
+    /// <remarks>
+    /// With an <paramref name="engine"/> (what the cmdlets pass), a change that alters a policy expression or the limits
+    /// expressions compile under is also built by the gateway's own engine before it is saved, and refused with the
+    /// gateway's message when the gateway would refuse it. Without one (unit tests that have no gateway host) only the
+    /// Core checks run, which are the same code as the gateway's first stage.
+    /// </remarks>
+    public GatewayService(string configurationPath, string? storeDirectory = null, TimeSpan? lockTimeout = null, TimeProvider? timeProvider = null, ConfigurationEngine? engine = null)
     {
         _store = new ConfigurationStore(configurationPath, lockTimeout);
         CertificateStore = new CertificateStore(storeDirectory ?? CertificateStore.DirectoryFor(_store.Path));
         Time = timeProvider ?? TimeProvider.System;
+        Engine = engine;
     }
+
+    /// <summary>The gateway's engine that checks changes and Test-GatewayConfiguration runs; null: Core checks only.</summary>
+    public ConfigurationEngine? Engine { get; }
+
+    private long _lastWrittenRevision;
+
+    /// <summary>The revision the last change through this service wrote (0 before any): the cmdlets wait for a running gateway to load it.</summary>
+    public long LastWrittenRevision => Interlocked.Read(ref _lastWrittenRevision);
 
     /// <summary>Absolute path of the configuration file.</summary>
     public string ConfigurationPath => _store.Path;
@@ -72,15 +88,86 @@ internal sealed partial class GatewayService
     /// One locked read–modify–write. <paramref name="subject"/> names what is changed ("Certificate", "Backend", …)
     /// for the id of the error raised when the change would leave the configuration invalid.
     /// </summary>
-    private ConfigurationChange Change(string subject, Func<GatewayConfiguration, GatewayConfiguration> change) =>
-        _store.Update(
+    private ConfigurationChange Change(string subject, Func<GatewayConfiguration, GatewayConfiguration> change)
+    {
+        var result = _store.Update(
             before =>
             {
                 var after = change(RefreshLinked(before));
                 EnsureNoNewProblems(subject, before, after);
+                EnsureEngineAccepts(subject, before, after);
                 return after;
             },
             afterWrite: CertificateStore.DeleteUnreferenced);
+        if (result.Written)
+            Interlocked.Exchange(ref _lastWrittenRevision, result.After.Revision);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs the gateway's engine on the candidate when the change alters what only it can check (the C# expressions:
+    /// a policy's text, or the limits they compile under) and there is an expression at all; refuses the change with
+    /// the gateway's own messages for every error the current file does not already have. Runs under the
+    /// configuration lock, before anything is written: a refused change leaves the file as it was.
+    /// </summary>
+    private void EnsureEngineAccepts(string subject, GatewayConfiguration before, GatewayConfiguration after)
+    {
+        if (Engine is null || ReferenceEquals(before, after) || !ExpressionsMayChange(before, after))
+            return;
+        var candidate = Engine.ValidateCandidate(after with { Revision = before.Revision + 1 }, ConfigurationPath, CertificateStore.Directory);
+        var errors = candidate.Problems.Where(p => p.Severity == GatewayProblemSeverity.Error).ToList();
+        if (errors.Count == 0)
+            return;
+        // Only what this change adds is refused: a file that already had a problem (written by hand, or by an older
+        // module) can still be repaired one change at a time. Checking the current file costs a second run, paid only here.
+        var existing = _store.Exists
+            ? Engine.ValidateFile(ConfigurationPath, CertificateExpiry.DefaultDays, CertificateStore.Directory).Problems.Select(p => p.Message).ToHashSet(StringComparer.Ordinal)
+            : [];
+        var added = errors.Where(e => !existing.Contains(e.Message)).ToList();
+        if (added.Count == 0)
+            return;
+        var condition = added.Any(e => e.ErrorId.StartsWith("PolicyExpression", StringComparison.Ordinal)) ? "InvalidExpression" : "Refused";
+        var lines = added.Select(e => e.Message).ToList();
+        throw new GatewayException(subject, condition, GatewayErrorCategory.InvalidData,
+            "The change was not made because the gateway would refuse it with "
+            + (lines.Count == 1 ? "this problem: " + lines[0] : "these problems:" + Environment.NewLine + string.Join(Environment.NewLine, lines.Select(a => "  " + a))),
+            // The error record's target is the problem itself: a script reads $_.TargetObject.Subject, .Line, .Column.
+            added[0])
+        { Details = lines, Problems = added };
+    }
+
+    /// <summary>Whether the expressions the gateway compiles, or the limits they compile under, differ, and there is any expression in the candidate.</summary>
+    internal static bool ExpressionsMayChange(GatewayConfiguration before, GatewayConfiguration after)
+    {
+        static bool HasExpression(string policy) => policy.Contains("@(", StringComparison.Ordinal) || policy.Contains("@{", StringComparison.Ordinal);
+        if (!HasExpression(after.Policy) && !after.Apis.Values.Any(a => HasExpression(a.Policy)))
+            return false;
+        if (before.Service.Limits != after.Service.Limits || !string.Equals(before.Policy, after.Policy, StringComparison.Ordinal))
+            return true;
+        if (before.Apis.Count != after.Apis.Count)
+            return true;
+        foreach (var (id, api) in after.Apis)
+        {
+            if (!before.Apis.TryGetValue(id, out var old) || !string.Equals(old.Policy, api.Policy, StringComparison.Ordinal))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Every problem of the configuration as it is in the file, as the gateway's engine reports them (Test-GatewayConfiguration):
+    /// errors the gateway refuses, and warnings, among them certificates in use that expire within <paramref name="expiringInDays"/> days.
+    /// </summary>
+    public ValidationReport Test(int expiringInDays = CertificateExpiry.DefaultDays)
+    {
+        if (Engine is null)
+        {
+            throw new GatewayException("Gateway", "EngineMissing", GatewayErrorCategory.InvalidOperation,
+                "This configuration was opened without the gateway engine, which Test-GatewayConfiguration needs.", ConfigurationPath);
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(expiringInDays);
+        return Engine.ValidateFile(ConfigurationPath, expiringInDays, CertificateStore.Directory);
+    }
 
     private static void EnsureNoNewProblems(string subject, GatewayConfiguration before, GatewayConfiguration after)
     {

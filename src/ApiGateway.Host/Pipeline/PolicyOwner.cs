@@ -22,6 +22,9 @@ internal readonly record struct PolicyOwner
     public string? ApiId { get; }
 
     /// <summary>How messages start: "The global policy" or "The policy of API 'orders'".</summary>
+    /// <summary>The subject of a configuration problem: <c>API 'orders'</c> or <c>the global policy</c>, as the Core validator names them.</summary>
+    public string Subject => ApiId is null ? "the global policy" : $"API '{ApiId}'";
+
     public string Describe() => ApiId is null ? "The global policy" : $"The policy of API '{ApiId}'";
 
     public override string ToString() => Describe();

@@ -164,6 +164,9 @@ internal sealed class GatewaySnapshot
 
     public string ConfigurationPath { get; }
     public GatewayConfiguration Configuration { get; }
+
+    /// <summary>The certificates this revision uses, with their end of validity (expiry warnings and /status).</summary>
+    public IReadOnlyList<ApiGateway.Core.Hosting.CertificateInUse> CertificatesInUse { get; init; } = [];
     public long Revision => Configuration.Revision;
     public string ServiceName => Configuration.Service.Name;
 

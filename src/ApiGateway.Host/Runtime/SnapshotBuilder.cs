@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core;
 using ApiGateway.Core.Certificates;
 using ApiGateway.Core.Configuration;
+using ApiGateway.Core.Hosting;
 using ApiGateway.Core.Policies;
 using ApiGateway.Host.Backends;
 using ApiGateway.Host.Expressions;
@@ -16,8 +17,14 @@ namespace ApiGateway.Host.Runtime;
 internal sealed class SnapshotBuildResult
 {
     public GatewaySnapshot? Snapshot { get; init; }
-    public IReadOnlyList<string> Errors { get; init; } = [];
-    public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>Every problem found, errors and warnings, as <c>validate --format json</c> reports them.</summary>
+    public IReadOnlyList<GatewayConfigurationProblem> Problems { get; init; } = [];
+
+    /// <summary>The sentences of the errors (what a refused reload logs and /status shows).</summary>
+    public IReadOnlyList<string> Errors => Problems.Where(p => p.Severity == GatewayProblemSeverity.Error).Select(p => p.Message).ToList();
+
+    /// <summary>The sentences of the warnings (logged at every load).</summary>
+    public IReadOnlyList<string> Warnings => Problems.Where(p => p.Severity == GatewayProblemSeverity.Warning).Select(p => p.Message).ToList();
 
     /// <summary>The revision read, when the file could be read.</summary>
     public long? Revision { get; init; }
@@ -27,6 +34,9 @@ internal sealed class SnapshotBuildResult
 
     /// <summary>Files whose change should trigger a reload (linked certificates), known even when the build failed.</summary>
     public IReadOnlyList<string> WatchedFiles { get; init; } = [];
+
+    /// <summary>The loaded certificates something uses, with their end of validity (expiry warnings), known even when the build failed.</summary>
+    public IReadOnlyList<CertificateInUse> CertificatesInUse { get; init; } = [];
 
     public bool Succeeded => Snapshot is not null;
 }
@@ -43,16 +53,19 @@ internal sealed class SnapshotBuilder
     private readonly string _configurationPath;
     private readonly GatewayServices _services;
     private readonly ExpressionCache _expressions;
-    private readonly List<string> _errors = [];
-    private readonly List<string> _warnings = [];
+    private readonly List<GatewayConfigurationProblem> _errors = [];
+    private readonly List<GatewayConfigurationProblem> _warnings = [];
     private readonly Dictionary<string, ServedCertificate> _certificates = new(Ids.Comparer);
     private readonly Dictionary<string, string> _caThumbprints = new(Ids.Comparer);
+    private readonly Dictionary<string, X509Certificate2> _caCertificates = new(Ids.Comparer);
     private readonly Dictionary<string, BackendTarget> _backends = new(Ids.Comparer);
     private readonly List<string> _watched = [];
     private readonly CancellationToken _cancellationToken;
+    private readonly string? _storeDirectory;
 
-    private SnapshotBuilder(string configurationPath, GatewayServices services, ExpressionCache expressions, CancellationToken cancellationToken)
+    private SnapshotBuilder(string configurationPath, GatewayServices services, ExpressionCache expressions, CancellationToken cancellationToken, string? storeDirectory = null)
     {
+        _storeDirectory = storeDirectory;
         _cancellationToken = cancellationToken;
         _configurationPath = Path.GetFullPath(configurationPath);
         _services = services;
@@ -66,6 +79,14 @@ internal sealed class SnapshotBuilder
     public static SnapshotBuildResult Build(string configurationPath, GatewayServices services, ExpressionCache expressions, CancellationToken cancellationToken = default) =>
         new SnapshotBuilder(configurationPath, services, expressions, cancellationToken).Run();
 
+    /// <summary>
+    /// Builds the snapshot of a candidate configuration at <paramref name="configurationPath"/> whose certificate store
+    /// is <paramref name="storeDirectory"/> (<c>validate --store</c>: the module validates a change written to a
+    /// temporary file beside the real one, whose store is the real one's).
+    /// </summary>
+    public static SnapshotBuildResult Build(string configurationPath, string? storeDirectory, GatewayServices services, ExpressionCache expressions, CancellationToken cancellationToken = default) =>
+        new SnapshotBuilder(configurationPath, services, expressions, cancellationToken, storeDirectory).Run();
+
     private SnapshotBuildResult Run()
     {
         GatewayConfiguration configuration;
@@ -75,11 +96,11 @@ internal sealed class SnapshotBuilder
         }
         catch (GatewayException ex)
         {
-            return new SnapshotBuildResult { Errors = [ex.Message] };
+            return new SnapshotBuildResult { Problems = [GatewayConfigurationProblem.Error("Configuration" + ex.Condition, "the configuration", ex.Message, ProblemFix.Of(ex.Message))] };
         }
 
-        _errors.AddRange(ConfigurationValidator.Validate(configuration));
-        var store = new CertificateStore(CertificateStore.DirectoryFor(_configurationPath));
+        _errors.AddRange(ConfigurationValidator.Problems(configuration));
+        var store = new CertificateStore(_storeDirectory ?? CertificateStore.DirectoryFor(_configurationPath));
         LoadCertificates(configuration, store);
         var trust = LoadCaCertificates(configuration, store);
         var listeners = BuildListeners(configuration);
@@ -88,39 +109,50 @@ internal sealed class SnapshotBuilder
         var limits = (configuration.Service.Limits ?? new GatewayLimits()).ResolveWithinRanges();
         var policies = ParsePolicies(configuration, limits);
         var expressions = CompileExpressions(policies, limits);
+        var inUse = CertificatesInUse(configuration);
 
         if (_errors.Count > 0 || policies.Global is null)
-            return Failed(configuration, expressions, _errors.Distinct(StringComparer.Ordinal).ToList());
+            return Failed(configuration, expressions, _errors.DistinctBy(e => e.Message, StringComparer.Ordinal).ToList(), inUse);
         if (configuration.Service.Hostnames.Length == 0)
-            _warnings.Add($"'{_configurationPath}' has no hostname, so the gateway listens nowhere. Add one with Set-GatewayHostname -HostName <name> -Port <port> -CertificateId <server certificate>.");
+            Warn("ConfigurationNoHostname", "the configuration", $"'{_configurationPath}' has no hostname, so the gateway listens nowhere. Add one with Set-GatewayHostname -HostName <name> -Port <port> -CertificateId <server certificate>.");
 
         var invokers = new SnapshotInvokers(_services.Invokers);
         var routes = BuildRoutes(configuration, policies, expressions, invokers);
         if (_errors.Count > 0)
         {
             invokers.Release();
-            return Failed(configuration, expressions, _errors);
+            return Failed(configuration, expressions, _errors, inUse);
         }
         var snapshot = new GatewaySnapshot(_configurationPath, configuration, _services, new RouteTable(routes), listeners, trust,
-            _certificates, _backends, invokers, expressions.Keys, _watched);
+            _certificates, _backends, invokers, expressions.Keys, _watched)
+        {
+            CertificatesInUse = inUse,
+        };
         return new SnapshotBuildResult
         {
             Snapshot = snapshot,
-            Warnings = _warnings,
+            Problems = _warnings,
             Revision = configuration.Revision,
             CompiledNow = expressions.CompiledNow,
             WatchedFiles = _watched,
+            CertificatesInUse = inUse,
         };
     }
 
-    private SnapshotBuildResult Failed(GatewayConfiguration configuration, CompiledPolicies expressions, IReadOnlyList<string> errors) => new()
+    private SnapshotBuildResult Failed(GatewayConfiguration configuration, CompiledPolicies expressions, IReadOnlyList<GatewayConfigurationProblem> errors, IReadOnlyList<CertificateInUse> inUse) => new()
     {
-        Errors = errors,
-        Warnings = _warnings,
+        CertificatesInUse = inUse,
+        Problems = ProblemSections.Fill(configuration, [.. errors, .. _warnings]),
         Revision = configuration.Revision,
         CompiledNow = expressions.CompiledNow,
         WatchedFiles = _watched,
     };
+
+    private void Error(string errorId, string subject, string message) =>
+        _errors.Add(GatewayConfigurationProblem.Error(errorId, subject, message, ProblemFix.Of(message)));
+
+    private void Warn(string errorId, string subject, string message, string? fix = null) =>
+        _warnings.Add(GatewayConfigurationProblem.Warning(errorId, subject, message, fix ?? ProblemFix.Of(message)));
 
     // ------------------------------------------------------------------ routes
 
@@ -165,12 +197,12 @@ internal sealed class SnapshotBuilder
                 : api.ServiceUrl is { } url ? BackendTarget.ForUrl(url) : null;
             if (target is null)
             {
-                _errors.Add($"API '{id}' has neither a backend nor a service URL. Give it one with Set-GatewayApi -ApiId {id} -BackendId <backend> (or -ServiceUrl <url>).");
+                Error("ApiBackendMissing", $"API '{id}'", $"API '{id}' has neither a backend nor a service URL. Give it one with Set-GatewayApi -ApiId {id} -BackendId <backend> (or -ServiceUrl <url>).");
                 continue;
             }
             var forwards = PolicyDocument.Walk(effective[PolicySectionKind.Backend]).OfType<ForwardRequestPolicy>().ToList();
             if (forwards.Count == 0)
-                _warnings.Add($"API '{id}' never forwards requests: its composed <backend> section has no <forward-request />, so clients get the response its policies build (or an empty 200).");
+                Warn("ApiNeverForwards", $"API '{id}'", $"API '{id}' never forwards requests: its composed <backend> section has no <forward-request />, so clients get the response its policies build (or an empty 200).");
             routes.Add(new ApiRoute(id, api, pipeline, target, ChecksRevocation(effective)));
             foreach (var follow in forwards.Select(f => f.FollowRedirects).Distinct())
                 invokers.Prepare(target, factory.LiteralCredential(effective[PolicySectionKind.Inbound]), follow);
@@ -179,6 +211,31 @@ internal sealed class SnapshotBuilder
     }
 
     // ------------------------------------------------------------------ certificates
+
+    /// <summary>
+    /// The loaded certificates something refers to (hostnames, backends, policies: <see cref="Core.Management.ReferenceIndex"/>), and
+    /// every loaded CA certificate (each decides which client chains are trusted): what expiry warnings are about.
+    /// </summary>
+    private List<CertificateInUse> CertificatesInUse(GatewayConfiguration configuration)
+    {
+        var index = new Core.Management.ReferenceIndex(configuration);
+        var result = new List<CertificateInUse>();
+        foreach (var (id, served) in _certificates)
+        {
+            var references = index.For(id, served.Thumbprint);
+            if (references.Count == 0)
+                continue;
+            var certificate = served.Certificate;
+            result.Add(new CertificateInUse(id, "Certificate", certificate.Subject, certificate.Thumbprint, new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
+                references.Select(r => r.Describe()).Distinct(StringComparer.Ordinal).ToList()));
+        }
+        foreach (var (id, certificate) in _caCertificates)
+        {
+            result.Add(new CertificateInUse(id, "CaCertificate", certificate.Subject, certificate.Thumbprint, new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
+                ["client certificate validation (trusted CA)"]));
+        }
+        return result;
+    }
 
     private void LoadCertificates(GatewayConfiguration configuration, CertificateStore store)
     {
@@ -197,11 +254,11 @@ internal sealed class SnapshotBuilder
             }
             catch (GatewayException ex)
             {
-                _errors.Add($"Certificate '{id}' cannot be loaded: {ex.Message}");
+                Error("CertificateUnloadable", $"Certificate '{id}'", $"Certificate '{id}' cannot be loaded: {ex.Message}");
             }
             catch (CryptographicException ex)
             {
-                _errors.Add($"Certificate '{id}' cannot be loaded: {ex.Message}");
+                Error("CertificateUnloadable", $"Certificate '{id}'", $"Certificate '{id}' cannot be loaded: {ex.Message}");
             }
         }
     }
@@ -217,10 +274,11 @@ internal sealed class SnapshotBuilder
                 var certificate = store.LoadCaCertificate(id, entry);
                 (entry.StoreName == CaStoreName.Root ? roots : intermediates).Add(certificate);
                 _caThumbprints[id] = certificate.Thumbprint;
+                _caCertificates[id] = certificate;
             }
             catch (GatewayException ex)
             {
-                _errors.Add($"CA certificate '{id}' cannot be loaded: {ex.Message}");
+                Error("CaCertificateUnloadable", $"CA certificate '{id}'", $"CA certificate '{id}' cannot be loaded: {ex.Message}");
             }
         }
         var revocation = configuration.Service.Revocation ?? new RevocationSettings();
@@ -245,19 +303,19 @@ internal sealed class SnapshotBuilder
             var clash = groups.FirstOrDefault(g => g.Key.Port == key.Port && g.Key.Address != key.Address);
             if (clash.Hosts is not null)
             {
-                _errors.Add($"Hostname '{hostname.HostName}' listens on {key} but hostname '{clash.Hosts[0].HostName}' on {clash.Key}: hostnames that share port {key.Port.ToString(CultureInfo.InvariantCulture)} must share the listen address. Give them the same -ListenAddress.");
+                Error("HostnameListenAddressClash", $"Hostname '{hostname.HostName}'", $"Hostname '{hostname.HostName}' listens on {key} but hostname '{clash.Hosts[0].HostName}' on {clash.Key}: hostnames that share port {key.Port.ToString(CultureInfo.InvariantCulture)} must share the listen address. Give them the same -ListenAddress.");
                 continue;
             }
             if (!_certificates.TryGetValue(hostname.CertificateId, out var certificate))
                 continue; // missing or unloadable: reported already
             if (!certificate.Certificate.HasPrivateKey)
             {
-                _errors.Add($"Hostname '{hostname.HostName}' presents certificate '{hostname.CertificateId}', but what was loaded for it has no private key.");
+                Error("HostnameCertificateWithoutKey", $"Hostname '{hostname.HostName}'", $"Hostname '{hostname.HostName}' presents certificate '{hostname.CertificateId}', but what was loaded for it has no private key.");
                 continue;
             }
             if (!TlsOffer.TryCreate(hostname, out var offer, out var offerError))
             {
-                _errors.Add(offerError!);
+                Error("HostnameTlsInvalid", $"Hostname '{hostname.HostName}'", offerError!);
                 continue;
             }
             HostnameTls tls;
@@ -267,7 +325,7 @@ internal sealed class SnapshotBuilder
             }
             catch (Exception ex) when (ex is CryptographicException or NotSupportedException or ArgumentException)
             {
-                _errors.Add($"Hostname '{hostname.HostName}' cannot use certificate '{hostname.CertificateId}' as its server certificate: {ex.Message}");
+                Error("HostnameCertificateUnusable", $"Hostname '{hostname.HostName}'", $"Hostname '{hostname.HostName}' cannot use certificate '{hostname.CertificateId}' as its server certificate: {ex.Message}");
                 continue;
             }
             var index = groups.FindIndex(g => g.Key == key);
@@ -317,7 +375,7 @@ internal sealed class SnapshotBuilder
                         }
                         catch (GatewayException ex)
                         {
-                            _errors.Add($"Backend '{id}': the Authorization parameter cannot be read: {ex.Message}");
+                            Error("BackendSecretUnreadable", $"Backend '{id}'", $"Backend '{id}': the Authorization parameter cannot be read: {ex.Message}");
                         }
                     }
                 }
@@ -374,7 +432,7 @@ internal sealed class SnapshotBuilder
         catch (OperationCanceledException) when (!_cancellationToken.IsCancellationRequested)
         {
             var owners = string.Join(", ", occurrences.Select(o => o.Owner.Describe()).Distinct(StringComparer.Ordinal));
-            _errors.Add($"Compiling the policy expressions took longer than ExpressionCompileTimeoutSeconds ({timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), so this change is refused; they were in: {owners}. " +
+            Error("PolicyExpressionCompileTimeout", "the policies", $"Compiling the policy expressions took longer than ExpressionCompileTimeoutSeconds ({timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s), so this change is refused; they were in: {owners}. " +
                 "Simplify the expressions, or raise the limit with Set-GatewayLimit -ExpressionCompileTimeoutSeconds <seconds>.");
             return new CompiledPolicies(keys, new Dictionary<ExpressionKey, CompiledExpression>(), 0);
         }
@@ -386,7 +444,9 @@ internal sealed class SnapshotBuilder
             {
                 var line = expression.Line + problem.Line;
                 var column = problem.Line == 0 ? expression.Column + 2 + problem.Column : problem.Column + 1;
-                _errors.Add($"{owner.Describe()}, line {line.ToString(CultureInfo.InvariantCulture)}, column {column.ToString(CultureInfo.InvariantCulture)}: {problem.Message}.");
+                var message = $"{owner.Describe()}, line {line.ToString(CultureInfo.InvariantCulture)}, column {column.ToString(CultureInfo.InvariantCulture)}: {problem.Message}.";
+                var id = problem.Message.StartsWith("the expression uses ", StringComparison.Ordinal) ? "PolicyExpressionNotAllowed" : "PolicyExpressionInvalid";
+                _errors.Add(GatewayConfigurationProblem.Error(id, owner.Subject, message, ProblemFix.Of(message), line, column));
             }
         }
         return new CompiledPolicies(keys, resolution.Compiled, resolution.CompiledNow);

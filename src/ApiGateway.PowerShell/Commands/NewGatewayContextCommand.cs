@@ -48,7 +48,7 @@ public sealed class NewGatewayContextCommand : GatewayCmdlet
     /// <summary>The Core operation: open (or create) the configuration at <paramref name="fullPath"/>.</summary>
     internal OperationResult<GatewayContext> Open(string fullPath)
     {
-        var service = new GatewayService(fullPath);
+        var service = new GatewayService(fullPath, engine: GatewayContext.Engine);
         var opened = service.Open(ServiceName);
         return new OperationResult<GatewayContext>(GatewayContext.Opened(service, opened.Value), opened.Warnings);
     }

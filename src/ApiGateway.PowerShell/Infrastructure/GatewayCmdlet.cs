@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
 using ApiGateway.Core;
+using ApiGateway.Core.Hosting;
 using ApiGateway.Core.Management;
 
 namespace ApiGateway.PowerShell.Infrastructure;
@@ -32,15 +33,49 @@ public abstract class GatewayCmdlet : PSCmdlet
     /// <summary>The operations of <paramref name="context"/>, or of the configuration at <paramref name="configurationPath"/> (a piped object's).</summary>
     internal GatewayService ServiceFor(GatewayContext? context, string? configurationPath = null)
     {
+        // The engine that checks changes is the host this module ships (as Start-Gateway's), wherever Core was loaded from.
+        if (MyInvocation.MyCommand.Module?.ModuleBase is { Length: > 0 } moduleBase)
+            ConfigurationEngine.ModuleHostPath = System.IO.Path.Combine(moduleBase, "host", "ApiGateway.Host.dll");
         if (context is not null)
-            return context.Service;
+            return Used(context.Service);
         if (!string.IsNullOrEmpty(configurationPath))
-            return GatewayContext.ForPath(ResolvePath(configurationPath)).Service;
+            return Used(GatewayContext.ForPath(ResolvePath(configurationPath)).Service);
         var (verb, noun) = CommandName;
         ThrowTerminatingError(new ErrorRecord(
             new PSArgumentException("No configuration to work on: give -Context (from New-GatewayContext, or a configuration file path), or pipe objects that carry a ConfigurationPath."),
             verb + noun + "ContextRequired", ErrorCategory.InvalidArgument, null));
         throw new InvalidOperationException("unreachable");
+    }
+
+    private readonly List<GatewayService> _services = [];
+
+    private GatewayService Used(GatewayService service)
+    {
+        if (!_services.Contains(service))
+            _services.Add(service);
+        return service;
+    }
+
+    /// <summary>
+    /// After a change was written: when a gateway serves that configuration, waits (bounded) until it reports the new
+    /// revision, and says so (verbose), or warns naming why it refused it, or that it has not loaded it yet.
+    /// </summary>
+    private void ReportReload(IReadOnlyList<(GatewayService Service, long Revision)> before)
+    {
+        foreach (var (service, revision) in before)
+        {
+            var written = service.LastWrittenRevision;
+            if (written == revision || written == 0)
+                continue;
+            var observation = ReloadObserver.Observe(service.ConfigurationPath, written);
+            if (observation is null)
+                continue;
+            var sentence = observation.Describe(service.ConfigurationPath);
+            if (observation.Kind == ReloadOutcomeKind.PickedUp)
+                WriteVerbose(sentence);
+            else
+                WriteWarning(sentence);
+        }
     }
 
     /// <summary>A file path the user gave, resolved through the PowerShell provider (see <see cref="PathResolution"/>).</summary>
@@ -53,10 +88,10 @@ public abstract class GatewayCmdlet : PSCmdlet
     internal bool TryInvoke<T>(Func<T> operation, [MaybeNullWhen(false)] out T result)
     {
         ArgumentNullException.ThrowIfNull(operation);
+        var before = _services.Select(s => (s, s.LastWrittenRevision)).ToList();
         try
         {
             result = operation();
-            return true;
         }
         catch (Exception ex) when (ex is GatewayException or PathResolutionException or ArgumentException)
         {
@@ -64,6 +99,8 @@ public abstract class GatewayCmdlet : PSCmdlet
             result = default;
             return false;
         }
+        ReportReload(before);
+        return true;
     }
 
     /// <summary>Writes <paramref name="exception"/> as an ErrorRecord with this cmdlet's id (see <see cref="ErrorMapping"/>).</summary>

@@ -1,4 +1,5 @@
 using ApiGateway.Core.Configuration;
+using ApiGateway.Core.Hosting;
 using ApiGateway.Core.Management;
 using ApiGateway.PowerShell.Commands;
 using ApiGateway.PowerShell.Commands.Apis;
@@ -6,6 +7,7 @@ using ApiGateway.PowerShell.Commands.Backends;
 using ApiGateway.PowerShell.Commands.Certificates;
 using ApiGateway.PowerShell.Commands.Hostnames;
 using ApiGateway.PowerShell.Commands.Policies;
+using ApiGateway.PowerShell.Tests.Infrastructure;
 
 namespace ApiGateway.PowerShell.Tests.Commands;
 
@@ -14,8 +16,19 @@ namespace ApiGateway.PowerShell.Tests.Commands;
 /// its gateway credential, a self-signed backend, an inbound client-certificate policy, then rotate the certificate
 /// from a script (add the new one, Set-ApiGatewayCredential, remove the old one).
 /// </summary>
+[Collection(ModuleFolderGroup.Name)]
 public sealed class RotationScenarioTests : CommandTestBase
 {
+    /// <summary>
+    /// The policy below has an expression, so Set-GatewayPolicy checks it with the gateway's engine: the host of the
+    /// module folder, as the cmdlets find it from their ModuleBase in a real engine (this test calls them without one).
+    /// </summary>
+    public RotationScenarioTests(ModuleFolderFixture module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ConfigurationEngine.ModuleHostPath = module.File("host", "ApiGateway.Host.dll");
+    }
+
     [Fact]
     public void Walkthrough_UploadCredentialBackendPolicyAndRotation()
     {
