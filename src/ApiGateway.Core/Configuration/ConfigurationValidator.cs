@@ -87,6 +87,8 @@ internal static class ConfigurationValidator
                 errors.Add($"API '{id}' uses backend '{b}', which does not exist.");
             if (api.ServiceUrl is { } url && !IsHttpUrl(url))
                 errors.Add($"API '{id}' must have an absolute https or http service URL, not '{url}'.");
+            if ((api.ForwardClientCertificate & ~(ClientCertificateForwarding.XArrClientCert | ClientCertificateForwarding.ClientCert)) != 0)
+                errors.Add($"API '{id}' has forwardClientCertificate '{api.ForwardClientCertificate}'; give 'xArrClientCert', 'clientCert' or both ('xArrClientCert, clientCert').");
             CheckPolicy(c, api.Policy, PolicyScope.Api, $"API '{id}'", errors);
         }
         CheckPolicy(c, c.Policy, PolicyScope.Global, "the global policy", errors);

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.PowerShell.Infrastructure;
 
@@ -53,6 +54,14 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public ApiProtocol[]? Protocols { get; set; }
 
+    /// <summary>
+    /// Which headers carry the client's certificate to the backend: <c>XArrClientCert</c> (X-ARR-ClientCert, base64
+    /// DER), <c>ClientCert</c> (RFC 9440 Client-Cert and Client-Cert-Chain), both, or <c>None</c>. The same headers
+    /// sent by a client are always removed.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public ClientCertificateForwarding? ForwardClientCertificate { get; set; }
+
     protected override void ProcessRecord()
     {
         var service = ServiceFor(Context);
@@ -72,5 +81,6 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
         Protocols = Protocols,
+        ForwardClientCertificate = ForwardClientCertificate,
     });
 }
