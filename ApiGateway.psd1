@@ -45,6 +45,7 @@
         'Start-Gateway'
         'Stop-Gateway'
         'Get-GatewayStatus'
+        'Test-GatewayBackendTls'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

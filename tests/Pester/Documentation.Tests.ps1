@@ -94,6 +94,10 @@ BeforeAll {
         'Remove-GatewayPolicy 3' = 'Set-GatewayPolicy -Context $context -PolicyFilePath ./policies/global.xml | Out-Null'
         'Set-GatewayApi 3' = 'New-Api orders'
         'Set-GatewayPolicy 3' = 'foreach ($name in ''staging'', ''production'') { $c = New-GatewayContext -Path "./$name.json"; New-GatewayApi -Context $c -ApiId orders -Path orders -ServiceUrl https://orders.internal/ | Out-Null }; Set-GatewayPolicy -Context ./staging.json -ApiId orders -Policy ''<policies><inbound><base /><set-header name="x-copied" exists-action="override"><value>1</value></set-header></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>'' | Out-Null'
+        'Set-GatewayApi 4' = 'New-Api orders'
+        'Test-GatewayBackendTls 1' = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null; New-GatewayBackend -Context $context -BackendId billing -Url "https://localhost:$((Get-GatewayHostname -Context $context).Port)/" -Protocol http | Out-Null'
+        'Test-GatewayBackendTls 2' = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null; New-GatewayBackend -Context $context -BackendId billing -Url "https://localhost:$((Get-GatewayHostname -Context $context).Port)/" -Protocol http -SkipCertificateChainValidation $true | Out-Null; New-GatewayBackend -Context $context -BackendId stopped -Url "https://127.0.0.1:$(Get-FreePort)/" -Protocol http | Out-Null'
+        'Test-GatewayBackendTls 3' = 'Add-Pfx backend-2026; Start-Gateway -Context $context -TimeoutSec 120 | Out-Null; New-GatewayBackend -Context $context -BackendId billing -Url "https://localhost:$((Get-GatewayHostname -Context $context).Port)/" -Protocol http | Out-Null'
     }
 
 }

@@ -330,7 +330,7 @@ internal static class BackendTlsProbe
             if ((remaining & SslPolicyErrors.RemoteCertificateChainErrors) != 0)
             {
                 var issuer = _serverCertificate?.Issuer ?? "its issuer";
-                _advice.Add($"The backend's certificate chain is not trusted ({_chainStatus}): add its CA ('{issuer}') to the system's trusted roots on the gateway's machine (the gateway checks backends against the system store), or accept it without the check: {Request.SetCommand} -SkipCertificateChainValidation (insecure: anyone between the gateway and the backend can impersonate it).");
+                _advice.Add($"The backend's certificate chain is not trusted ({_chainStatus}): add its CA ('{issuer}') to the system's trusted roots on the gateway's machine (the gateway checks backends against the system store), or accept it without the check: {Request.SetCommand} -SkipCertificateChainValidation $true (insecure: anyone between the gateway and the backend can impersonate it).");
             }
             if ((remaining & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
             {
@@ -340,15 +340,15 @@ internal static class BackendTlsProbe
                 advice += names.Count > 0 && !names[0].StartsWith('*')
                     ? $"use a URL with one of its names ({Request.SetCommand} -Url https://{names[0]}:{Uri.Port.ToString(CultureInfo.InvariantCulture)}{Uri.AbsolutePath}), "
                     : string.Empty;
-                advice += $"give the backend a certificate for '{Uri.IdnHost}', or accept it without the check: {Request.SetCommand} -SkipCertificateNameValidation (insecure).";
+                advice += $"give the backend a certificate for '{Uri.IdnHost}', or accept it without the check: {Request.SetCommand} -SkipCertificateNameValidation $true (insecure).";
                 _advice.Add(advice);
             }
             if (remaining == SslPolicyErrors.None)
             {
                 if (!Request.ValidateChain && !chainErrors)
-                    _advice.Add($"The backend's chain is trusted: SkipCertificateChainValidation is not needed ({Request.SetCommand} -SkipCertificateChainValidation:$false).");
+                    _advice.Add($"The backend's chain is trusted: SkipCertificateChainValidation is not needed ({Request.SetCommand} -SkipCertificateChainValidation $false).");
                 if (!Request.ValidateName && !nameErrors)
-                    _advice.Add($"The backend's certificate names '{Uri.IdnHost}': SkipCertificateNameValidation is not needed ({Request.SetCommand} -SkipCertificateNameValidation:$false).");
+                    _advice.Add($"The backend's certificate names '{Uri.IdnHost}': SkipCertificateNameValidation is not needed ({Request.SetCommand} -SkipCertificateNameValidation $false).");
             }
         }
 

@@ -47,6 +47,8 @@ public sealed class ConfigurationEngineTests(ModuleFolderFixture module) : Engin
         "Set-GatewayLimit -Context $context -KeepAliveTimeoutSeconds 60",
         "Remove-GatewayPolicy -Context $context -ApiId orders -Force",
         "Start-Gateway -Context $context",
+        "Set-GatewayApi -Context $context -ApiId orders -ForwardClientCertificate XArrClientCert, ClientCert",
+        "New-GatewayApi -Context $context -ApiId forwarded -Path forwarded -ServiceUrl https://added.internal/ -ForwardClientCertificate ClientCert",
     ];
 
     [Theory]

@@ -60,7 +60,15 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
     /// sent by a client are always removed.
     /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public ClientCertificateForwarding? ForwardClientCertificate { get; set; }
+    public ClientCertificateForwarding ForwardClientCertificate
+    {
+        get => _forwardClientCertificate ?? ClientCertificateForwarding.None;
+        set => _forwardClientCertificate = value;
+    }
+
+    // Not nullable as a parameter: PowerShell converts a list (XArrClientCert, ClientCert) to a flags enum, not to a
+    // Nullable of one. Null here means "not given".
+    private ClientCertificateForwarding? _forwardClientCertificate;
 
     protected override void ProcessRecord()
     {
@@ -81,6 +89,6 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
         Protocols = Protocols,
-        ForwardClientCertificate = ForwardClientCertificate,
+        ForwardClientCertificate = _forwardClientCertificate,
     });
 }

@@ -68,7 +68,15 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     /// sent by a client are always removed.
     /// </summary>
     [Parameter]
-    public ClientCertificateForwarding? ForwardClientCertificate { get; set; }
+    public ClientCertificateForwarding ForwardClientCertificate
+    {
+        get => _forwardClientCertificate ?? ClientCertificateForwarding.None;
+        set => _forwardClientCertificate = value;
+    }
+
+    // Not nullable as a parameter: PowerShell converts a list (XArrClientCert, ClientCert) to a flags enum, not to a
+    // Nullable of one. Null here means "not given".
+    private ClientCertificateForwarding? _forwardClientCertificate;
 
     /// <summary>Output the changed API.</summary>
     [Parameter]
@@ -89,6 +97,6 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
         Protocols = Protocols,
-        ForwardClientCertificate = ForwardClientCertificate,
+        ForwardClientCertificate = _forwardClientCertificate,
     });
 }
