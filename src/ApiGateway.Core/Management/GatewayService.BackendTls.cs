@@ -49,13 +49,37 @@ internal sealed partial class GatewayService
                 Timeout = timeout ?? TimeSpan.FromSeconds(10),
             };
             var result = await BackendTlsProbe.RunAsync(request, cancellationToken).ConfigureAwait(false);
-            return result with { ConfigurationPath = ConfigurationPath };
+            var advice = certificateIds is null ? GatewayCredentialAdvice(configuration, id) : [];
+            return result with { ConfigurationPath = ConfigurationPath, Advice = [.. result.Advice, .. advice] };
         }
         finally
         {
             foreach (var (_, certificate) in loaded)
                 certificate.Dispose();
         }
+    }
+
+    /// <summary>
+    /// APIs on backend <paramref name="backendId"/> whose policy has a gateway credential (Set-ApiGatewayCredential):
+    /// their requests present it before the backend's own certificates, so the test of the backend alone is not
+    /// what they do; each gets the command that tests it.
+    /// </summary>
+    private static List<string> GatewayCredentialAdvice(Configuration.GatewayConfiguration configuration, string backendId)
+    {
+        var advice = new List<string>();
+        foreach (var (apiId, api) in configuration.Apis)
+        {
+            if (api.BackendId is null || !Configuration.Ids.Comparer.Equals(api.BackendId, backendId) || api.OwnPolicy is not { } policy)
+                continue;
+            var (byId, byThumbprint) = GatewayCredentialOf(policy, Policies.PolicyScope.Api);
+            var certificateId = byId ?? (byThumbprint is null ? null
+                : configuration.Certificates.FirstOrDefault(p => string.Equals(p.Value.Thumbprint, CertificateMetadata.NormalizeThumbprint(byThumbprint), StringComparison.OrdinalIgnoreCase)).Key);
+            if (certificateId is not null)
+            {
+                advice.Add($"API '{apiId}' presents its gateway credential '{certificateId}' to this backend before the backend's own certificates: Test-GatewayBackendTls -BackendId {backendId} -CertificateId {certificateId} tests what its requests do.");
+            }
+        }
+        return advice;
     }
 
     /// <summary>
