@@ -163,6 +163,12 @@ internal sealed class CertificateStore
             }
             case CertificateSource.LinkedFile:
             {
+                // The validator reports it too; a load must not throw anything but GatewayException for it (found by fuzzing).
+                if (string.IsNullOrWhiteSpace(entry.Path))
+                {
+                    throw new GatewayException("Certificate", "InvalidPath", GatewayErrorCategory.InvalidData,
+                        $"Certificate '{id}' is linked to a file but has no path. Link it again with Set-GatewayCertificate -CertificateId {id} -LinkedPath <file>.", id);
+                }
                 using var password = entry.PasswordSecret is { } secret ? ReadSecret(secret) : null;
                 return CertificateLoader.Load(CertificateInput.Linked(entry.Path!, entry.KeyPath, password));
             }
