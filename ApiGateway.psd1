@@ -50,6 +50,7 @@
         'Test-GatewayClientCertificate'
         'Invoke-GatewayRequest'
         'Test-GatewayConfiguration'
+        'Test-GatewayBackendTls'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -109,6 +109,10 @@ BeforeAll {
         'Test-GatewayConfiguration 1' = 'Add-Pfx backend-2025 -ExpiresInDays 10; New-Api orders -Credential backend-2025'
         'Test-GatewayConfiguration 2' = ''
         'Test-GatewayConfiguration 3' = ''
+        'Set-GatewayApi 4' = 'New-Api orders'
+        'Test-GatewayBackendTls 1' = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null; New-GatewayBackend -Context $context -BackendId billing -Url "https://localhost:$((Get-GatewayHostname -Context $context).Port)/" -Protocol http | Out-Null'
+        'Test-GatewayBackendTls 2' = 'Start-Gateway -Context $context -TimeoutSec 120 | Out-Null; New-GatewayBackend -Context $context -BackendId billing -Url "https://localhost:$((Get-GatewayHostname -Context $context).Port)/" -Protocol http -SkipCertificateChainValidation $true | Out-Null; New-GatewayBackend -Context $context -BackendId stopped -Url "https://127.0.0.1:$(Get-FreePort)/" -Protocol http | Out-Null'
+        'Test-GatewayBackendTls 3' = 'Add-Pfx backend-2026; Start-Gateway -Context $context -TimeoutSec 120 | Out-Null; New-GatewayBackend -Context $context -BackendId billing -Url "https://localhost:$((Get-GatewayHostname -Context $context).Port)/" -Protocol http | Out-Null'
     }
 
 }

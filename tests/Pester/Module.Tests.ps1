@@ -26,7 +26,8 @@ Describe 'The ApiGateway module' {
     }
 
     It 'has a format view for every output type' {
-        $types = Get-Command -Module ApiGateway | ForEach-Object { $_.OutputType.Type } | Where-Object { $_ } | Sort-Object FullName -Unique
+        # Primitives (Test-GatewayBackendTls -Quiet's bool) are formatted by PowerShell itself.
+        $types = Get-Command -Module ApiGateway | ForEach-Object { $_.OutputType.Type } | Where-Object { $_ -and -not $_.IsPrimitive } | Sort-Object FullName -Unique
 
         foreach ($type in $types) {
             Get-FormatData -TypeName $type.FullName | Should -Not -BeNullOrEmpty -Because "$($type.FullName) needs a default view"

@@ -109,6 +109,8 @@ internal static class ConfigurationValidator
                 errors.Add("ApiBackendNotFound", subject, $"API '{id}' uses backend '{b}', which does not exist.", $"Create it with New-GatewayBackend -BackendId {b} -Url <url>, or point the API elsewhere with Set-GatewayApi -ApiId {id} -BackendId <backend>.");
             if (api.ServiceUrl is { } url && !IsHttpUrl(url))
                 errors.Add("ApiServiceUrlInvalid", subject, $"API '{id}' must have an absolute https or http service URL, not '{url}'.");
+            if ((api.ForwardClientCertificate & ~(ClientCertificateForwarding.XArrClientCert | ClientCertificateForwarding.ClientCert)) != 0)
+                errors.Add("ApiForwardClientCertificateInvalid", subject, $"API '{id}' has forwardClientCertificate '{api.ForwardClientCertificate}'; give 'xArrClientCert', 'clientCert' or both ('xArrClientCert, clientCert').");
             CheckPolicy(c, api.Policy, PolicyScope.Api, subject, errors);
         }
         CheckPolicy(c, c.Policy, PolicyScope.Global, "the global policy", errors);

@@ -298,6 +298,13 @@ internal sealed record ApiEntry
     public string? ServiceUrl { get; init; }
 
     /// <summary>
+    /// Which headers carry the client's certificate to the backend (opt-in; the file leaves out <c>none</c>). The
+    /// same headers from the client are removed whatever this says.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public ClientCertificateForwarding ForwardClientCertificate { get; init; }
+
+    /// <summary>
     /// The policy the gateway applies to this API, APIM policy XML (inbound, backend, outbound, on-error) composed
     /// with the global policy through <c>&lt;base /&gt;</c>: <see cref="OwnPolicy"/>, or
     /// <see cref="PolicyTemplates.Api"/> (inherit everything) when the API has none. Setting it sets <see cref="OwnPolicy"/>.

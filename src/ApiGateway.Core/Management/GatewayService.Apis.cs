@@ -27,6 +27,9 @@ internal sealed record ApiDefinition
     /// possible; null: not given.
     /// </summary>
     public IReadOnlyList<ApiProtocol>? Protocols { get; init; }
+
+    /// <summary>Which headers carry the client certificate to the backend; null: not given (New: none; Set: unchanged).</summary>
+    public ClientCertificateForwarding? ForwardClientCertificate { get; init; }
 }
 
 internal sealed partial class GatewayService
@@ -65,6 +68,7 @@ internal sealed partial class GatewayService
                 Path = path,
                 BackendId = definition.BackendId is { } b ? before.Backends.Keys.First(k => Ids.Comparer.Equals(k, b)) : null,
                 ServiceUrl = definition.ServiceUrl?.Trim(),
+                ForwardClientCertificate = RequireForwarding(definition.ForwardClientCertificate, id) ?? ClientCertificateForwarding.None,
             };
             return before with { Apis = before.Apis.Add(id, entry) };
         });
@@ -115,6 +119,7 @@ internal sealed partial class GatewayService
                     : definition.ServiceUrl is not null ? null : old.BackendId,
                 ServiceUrl = definition.ServiceUrl is { } s ? s.Trim()
                     : definition.BackendId is not null ? null : old.ServiceUrl,
+                ForwardClientCertificate = RequireForwarding(definition.ForwardClientCertificate, id) ?? old.ForwardClientCertificate,
             };
             return before with { Apis = before.Apis.SetItem(id, entry) };
         });
@@ -297,6 +302,16 @@ internal sealed partial class GatewayService
             apiId);
     }
 
+    private static ClientCertificateForwarding? RequireForwarding(ClientCertificateForwarding? forwarding, string apiId)
+    {
+        const ClientCertificateForwarding known = ClientCertificateForwarding.XArrClientCert | ClientCertificateForwarding.ClientCert;
+        if (forwarding is not { } value || (value & ~known) == 0)
+            return forwarding;
+        throw new GatewayException("Api", "InvalidClientCertificateForwarding", GatewayErrorCategory.InvalidArgument,
+            $"API '{apiId}' cannot forward the client certificate as '{value}': give None, XArrClientCert (X-ARR-ClientCert), ClientCert (RFC 9440 Client-Cert and Client-Cert-Chain), or XArrClientCert, ClientCert for both.",
+            value.ToString());
+    }
+
     private static string RequirePath(string path, string apiId)
     {
         var normalized = ApiPaths.Normalize(path);
@@ -359,6 +374,7 @@ internal sealed partial class GatewayService
             ServiceUrl = entry.ServiceUrl,
             GatewayCredentialCertificateId = credentialId,
             GatewayCredentialThumbprint = credentialThumbprint,
+            ForwardClientCertificate = entry.ForwardClientCertificate,
             ConfigurationPath = ConfigurationPath,
         };
     }

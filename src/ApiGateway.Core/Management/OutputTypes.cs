@@ -208,6 +208,9 @@ public sealed record GatewayApi
     /// <summary>Thumbprint of the gateway credential, if set by thumbprint.</summary>
     public string? GatewayCredentialThumbprint { get; init; }
 
+    /// <summary>Which headers carry the client certificate to the backend (<c>None</c>: nothing is forwarded).</summary>
+    public ClientCertificateForwarding ForwardClientCertificate { get; init; }
+
     public string? ConfigurationPath { get; init; }
 
     private static readonly IReadOnlyList<ApiProtocol> HttpsOnly = [ApiProtocol.Https];

@@ -1,11 +1,12 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Policies;
 using ApiGateway.Host.Context;
-using ApiGateway.Host.Pipeline;
 using ApiGateway.Host.Pipeline.Steps;
-using Microsoft.AspNetCore.Http;
+using ApiGateway.Host.Pipeline;
 using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -295,6 +296,35 @@ internal sealed class GatewayTransformer : HttpTransformer
         {
             proxyRequest.Headers.Remove("Authorization");
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+        if (context.State.ApiRoute.Api.ForwardClientCertificate != ClientCertificateForwarding.None)
+            ForwardClientCertificate(context, proxyRequest);
+    }
+
+    /// <summary>
+    /// The client certificate of the TLS connection in the headers the API asks for. They replace whatever a policy
+    /// wrote under the same names (the client's own were removed on arrival); without a certificate none is sent.
+    /// </summary>
+    private static void ForwardClientCertificate(PolicyContext context, HttpRequestMessage proxyRequest)
+    {
+        var forwarding = context.State.ApiRoute.Api.ForwardClientCertificate;
+        var headers = proxyRequest.Headers;
+        foreach (var name in ClientCertificateHeaders.All)
+            headers.Remove(name);
+        if (context.State.ClientCertificate is not { } certificate)
+            return;
+        var der = certificate.RawDataMemory.Span;
+        if ((forwarding & ClientCertificateForwarding.XArrClientCert) != 0)
+            headers.TryAddWithoutValidation(ClientCertificateHeaders.XArrClientCert, ClientCertificateHeaders.XArrValue(der));
+        if ((forwarding & ClientCertificateForwarding.ClientCert) != 0)
+        {
+            headers.TryAddWithoutValidation(ClientCertificateHeaders.ClientCert, ClientCertificateHeaders.ByteSequence(der));
+            // The chain of the handshake that presented this certificate (a renegotiated one has none recorded).
+            if (context.State.Tls is { } tls && ReferenceEquals(tls.Certificate, certificate)
+                && ClientCertificateHeaders.ByteSequenceList(tls.ForwardedChain) is { } chain)
+            {
+                headers.TryAddWithoutValidation(ClientCertificateHeaders.ClientCertChain, chain);
+            }
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using ApiGateway.Core.Backends;
 using ApiGateway.Host.Expressions;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
@@ -32,26 +33,17 @@ internal sealed class BackendInvoker : IDisposable
         Key = key;
         _certificates = certificates.Select(c => CopyWithKey(c.Certificate)).ToArray();
         var validator = new BackendCertificateValidator(key.Authority, key.ValidateChain, key.ValidateName, metrics);
-        var ssl = new SslClientAuthenticationOptions
+        // The rules Test-GatewayBackendTls uses too: one certificate with its intermediates, or of several (the API's
+        // gateway credential first, then the backend's) the one whose issuer the backend says it accepts.
+        var presented = new List<(X509Certificate2, X509Certificate2Collection)>();
+        for (var i = 0; i < _certificates.Length; i++)
         {
-            RemoteCertificateValidationCallback = validator.Validate,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        };
-        if (_certificates.Length == 1)
-        {
-            // One certificate: present it with its intermediates.
             var chain = new X509Certificate2Collection();
-            foreach (var c in certificates[0].Chain)
+            foreach (var c in certificates[i].Chain)
                 chain.Add(c);
-            ssl.ClientCertificateContext = SslStreamCertificateContext.Create(_certificates[0], chain, offline: true);
+            presented.Add((_certificates[i], chain));
         }
-        else if (_certificates.Length > 1)
-        {
-            // Several (the API's gateway credential first, then the backend's): present the one whose issuer the
-            // backend says it accepts, else the first.
-            ssl.ClientCertificates = new X509CertificateCollection(_certificates);
-            ssl.LocalCertificateSelectionCallback = SelectCertificate;
-        }
+        var ssl = BackendTlsRules.ClientOptions(validator.Validate, presented, (a, b) => DistinguishedName.Equals(a, b));
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -72,19 +64,6 @@ internal sealed class BackendInvoker : IDisposable
 
     /// <summary>Snapshots that use this invoker (guarded by the cache's lock).</summary>
     internal int References;
-
-    private X509Certificate2 SelectCertificate(object sender, string targetHost, X509CertificateCollection localCertificates, X509Certificate? remoteCertificate, string[] acceptableIssuers)
-    {
-        foreach (var issuer in acceptableIssuers)
-        {
-            foreach (var certificate in _certificates)
-            {
-                if (DistinguishedName.Equals(certificate.Issuer, issuer))
-                    return certificate;
-            }
-        }
-        return _certificates[0];
-    }
 
     private static X509Certificate2 CopyWithKey(X509Certificate2 certificate)
     {
@@ -107,19 +86,10 @@ internal sealed class BackendCertificateValidator(string authority, bool validat
 {
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        var remaining = errors;
-        if (!validateChain)
-            remaining &= ~SslPolicyErrors.RemoteCertificateChainErrors;
-        if (!validateName)
-            remaining &= ~SslPolicyErrors.RemoteCertificateNameMismatch;
+        var remaining = BackendTlsRules.Remaining(errors, validateChain, validateName);
         if (remaining == SslPolicyErrors.None)
             return true;
-        var status = X509ChainStatusFlags.NoError;
-        if (chain is not null && (remaining & SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-        {
-            foreach (var s in chain.ChainStatus)
-                status |= s.Status;
-        }
+        var status = (remaining & SslPolicyErrors.RemoteCertificateChainErrors) != 0 ? BackendTlsRules.StatusOf(chain) : X509ChainStatusFlags.NoError;
         metrics?.RecordBackendTlsFailure(authority, remaining);
         // Thrown rather than returning false so the reason reaches the request that failed (SocketsHttpHandler wraps
         // it as the inner exception); a plain false only says "rejected by the callback".

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Host.Context;
 using ApiGateway.Host.Metrics;
 using ApiGateway.Host.Runtime;
@@ -53,6 +54,10 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime)
                 return;
             }
             apiId = route.ApiId;
+            // A client's own claim of a client certificate never reaches a policy or a backend (forwarding on or off):
+            // only the gateway, from the TLS connection, writes these headers.
+            foreach (var name in ClientCertificateHeaders.All)
+                http.Request.Headers.Remove(name);
             var pool = snapshot.Services.Contexts;
             var context = pool.Get();
             context.Begin(http, snapshot, route, consumed, http.Features.Get<ConnectionTls>());

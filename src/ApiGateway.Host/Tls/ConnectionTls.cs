@@ -43,6 +43,12 @@ internal sealed class ConnectionTls
     /// <summary>Thumbprint of the certificate that issued the client certificate, when the chain found it.</summary>
     public string? IssuerThumbprint { get; private set; }
 
+    /// <summary>
+    /// The DER of the certificates after the client certificate in the handshake's chain, issuer first, without the
+    /// trust anchor: what Client-Cert-Chain forwards (RFC 9440). Empty without a chain.
+    /// </summary>
+    public byte[][] ForwardedChain { get; private set; } = [];
+
     /// <summary>Why a strict hostname refused the handshake.</summary>
     public string? RejectReason { get; private set; }
 
@@ -64,6 +70,8 @@ internal sealed class ConnectionTls
                 foreach (var s in chain.ChainStatus)
                     status |= s.Status;
                 var elements = chain.ChainElements;
+                if (elements.Count > 1)
+                    ForwardedChain = Core.Configuration.ClientCertificateHeaders.ForwardedChain(chain);
                 if (elements.Count > 1)
                     IssuerThumbprint = elements[1].Certificate.Thumbprint;
                 if (elements.Count > 2)

@@ -75,6 +75,21 @@ public static class TestCertificates
         return rsa ? signed.CopyWithPrivateKey(rsaKey!) : signed.CopyWithPrivateKey(ecdsa!);
     }
 
+    /// <summary>An intermediate CA certificate (with key) signed by <paramref name="issuer"/>.</summary>
+    public static X509Certificate2 CreateIntermediate(string subject, X509Certificate2 issuer)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var serial = RandomNumberGenerator.GetBytes(12);
+        serial[0] &= 0x7f;
+        using var issuerKey = issuer.GetECDsaPrivateKey() ?? throw new ArgumentException("The issuer has no ECDSA private key.", nameof(issuer));
+        using var signed = request.Create(issuer.SubjectName, X509SignatureGenerator.CreateForECDsa(issuerKey), issuer.NotBefore, issuer.NotAfter, serial);
+        return signed.CopyWithPrivateKey(key);
+    }
+
     public static byte[] Pfx(X509Certificate2 certificate, string? password = null) => certificate.Export(X509ContentType.Pfx, password);
 
     public static string CertificatePem(X509Certificate2 certificate) => certificate.ExportCertificatePem();

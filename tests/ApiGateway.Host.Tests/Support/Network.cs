@@ -50,7 +50,8 @@ internal sealed record RawResponse(int Status, string Reason, IReadOnlyDictionar
 internal static class TlsClient
 {
     public static async Task<RawResponse> SendAsync(int port, string path, X509Certificate2? clientCertificate, X509Certificate2 serverCa,
-        string host = "localhost", string method = "GET", IReadOnlyDictionary<string, string>? headers = null, string? body = null)
+        string host = "localhost", string method = "GET", IReadOnlyDictionary<string, string>? headers = null, string? body = null,
+        X509Certificate2Collection? clientIntermediates = null)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         using var tcp = new TcpClient();
@@ -69,7 +70,12 @@ internal static class TlsClient
             ApplicationProtocols = [SslApplicationProtocol.Http11],
             RemoteCertificateValidationCallback = (_, certificate, _, _) => ChainsTo(certificate, serverCa),
         };
-        if (clientCertificate is not null)
+        if (clientCertificate is not null && clientIntermediates is not null)
+        {
+            // The certificate with its intermediates, as a client that sends its chain does.
+            options.ClientCertificateContext = SslStreamCertificateContext.Create(clientCertificate, clientIntermediates, offline: true);
+        }
+        else if (clientCertificate is not null)
         {
             options.ClientCertificates = [clientCertificate];
             options.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;

@@ -77,8 +77,9 @@ internal sealed class TestGateway : IAsyncDisposable
     public string Diagnostics() => string.Join(Environment.NewLine, Logs.Entries.Where(e => e.Level >= LogLevel.Debug && !e.Category.StartsWith("Microsoft.AspNetCore.Hosting", StringComparison.Ordinal)).Select(e => $"{e.Level} {e.Category}[{e.EventId.Id}] {e.Message}"));
 
     public Task<RawResponse> SendAsync(string path, X509Certificate2? clientCertificate = null, string method = "GET",
-        IReadOnlyDictionary<string, string>? headers = null, string? body = null, int? port = null, string host = "localhost") =>
-        TlsClient.SendAsync(port ?? Port, path, clientCertificate, Ca, host, method, headers, body);
+        IReadOnlyDictionary<string, string>? headers = null, string? body = null, int? port = null, string host = "localhost",
+        X509Certificate2Collection? clientIntermediates = null) =>
+        TlsClient.SendAsync(port ?? Port, path, clientCertificate, Ca, host, method, headers, body, clientIntermediates);
 
     /// <summary>Waits until the gateway serves revision <paramref name="revision"/> (or later).</summary>
     public async Task WaitForRevisionAsync(long revision, TimeSpan? timeout = null)

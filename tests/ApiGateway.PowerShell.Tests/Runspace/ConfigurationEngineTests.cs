@@ -48,6 +48,8 @@ public sealed class ConfigurationEngineTests(ModuleFolderFixture module) : Engin
         "Remove-GatewayPolicy -Context $context -ApiId orders -Force",
         "Start-Gateway -Context $context",
         "Set-GatewayRevocation -Context $context -Mode Offline -CrlFolder ./crls",
+        "Set-GatewayApi -Context $context -ApiId orders -ForwardClientCertificate XArrClientCert, ClientCert",
+        "New-GatewayApi -Context $context -ApiId forwarded -Path forwarded -ServiceUrl https://added.internal/ -ForwardClientCertificate ClientCert",
     ];
 
     [Theory]

@@ -35,6 +35,7 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         ("New-GatewayBackend", "New-GatewayBackend -Context $context -BackendId billing -Url https://billing.internal/ -Protocol http"),
         ("Get-GatewayBackend", "Get-GatewayBackend -Context $context"),
         ("Set-GatewayBackend", "Set-GatewayBackend -Context $context -BackendId billing -SkipCertificateNameValidation $true -PassThru"),
+        ("Test-GatewayBackendTls", "Test-GatewayBackendTls -Context $context -BackendId billing -TimeoutSec 2"),
         ("New-GatewayApi", "New-GatewayApi -Context $context -ApiId orders -Path orders -BackendId billing"),
         ("Get-GatewayApi", "Get-GatewayApi -Context $context"),
         ("Set-GatewayApi", "Set-GatewayApi -Context $context -ApiId orders -DisplayName Orders -PassThru"),
@@ -96,7 +97,7 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
                 Assert.True(result.Output.Count > 0, $"{cmdlet} wrote nothing");
                 foreach (var written in result.Objects)
                     Assert.True(declared.Any(t => t.IsInstanceOfType(written)), $"{cmdlet} wrote a {written.GetType()}, declares {string.Join(", ", declared)}");
-                // A Boolean (Test-GatewayConfiguration -Quiet, as Test-Path or Test-Connection -Quiet) needs no view of its own.
+                // A primitive (Test-GatewayConfiguration -Quiet, Test-GatewayBackendTls -Quiet: a bool, as Test-Path's) needs no view of its own.
                 foreach (var type in declared.Where(t => !t.IsPrimitive))
                     Assert.True(Session.Ok("@(Get-FormatData -TypeName $args[0] | ForEach-Object FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] }).Count", type.FullName).Single().BaseObject is > 0, $"{type} has no table view");
             }
@@ -116,6 +117,8 @@ public sealed class ModuleEngineTests(ModuleFolderFixture module) : EngineTestBa
         { "GatewayApi", "New-GatewayApi -Context $context -ApiId orders -Path orders -ServiceUrl https://orders.internal/", ["ApiId", "Path"] },
         { "GatewayPolicy", "Set-GatewayPolicy -Context $context -Policy '<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>' -PassThru", ["Scope"] },
         { "GatewayStatus", "Get-GatewayStatus -Context $context", ["State", "Revision"] },
+        { "GatewayBackendTlsResult", "New-GatewayBackend -Context $context -BackendId closed -Url https://127.0.0.1:1/ -Protocol http | Out-Null; Test-GatewayBackendTls -Context $context -BackendId closed", ["BackendId", "Succeeded", "ServerCertificate", "ChainErrors", "ClientCertificate", "Error"] },
+        { "GatewayApi", "New-GatewayApi -Context $context -ApiId forwarded -Path forwarded -ServiceUrl https://orders.internal/ -ForwardClientCertificate XArrClientCert", ["ApiId", "ForwardClientCert"] },
     };
 
     [Theory]

@@ -129,6 +129,8 @@ internal static class ConfigurationGenerator
         from backendId in Pick(Ids, 5)
         from url in Pick(Urls, 3)
         from policy in Gen.Frequency((2, Gen.Constant<string?>(null)), (3, PolicyGenerator.Documents(PolicyScope.Api, clean: true).Select(p => (string?)p)))
+        from forward in Gen.Elements(ClientCertificateForwarding.None, ClientCertificateForwarding.XArrClientCert, ClientCertificateForwarding.ClientCert,
+            ClientCertificateForwarding.XArrClientCert | ClientCertificateForwarding.ClientCert)
         select new ApiEntry
         {
             DisplayName = display,
@@ -136,5 +138,6 @@ internal static class ConfigurationGenerator
             BackendId = target is 0 or 2 ? backendId : null,
             ServiceUrl = target is 1 or 2 ? url : null,
             OwnPolicy = policy,
+            ForwardClientCertificate = forward,
         };
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.PowerShell.Infrastructure;
 
@@ -53,6 +54,22 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public ApiProtocol[]? Protocols { get; set; }
 
+    /// <summary>
+    /// Which headers carry the client's certificate to the backend: <c>XArrClientCert</c> (X-ARR-ClientCert, base64
+    /// DER), <c>ClientCert</c> (RFC 9440 Client-Cert and Client-Cert-Chain), both, or <c>None</c>. The same headers
+    /// sent by a client are always removed.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public ClientCertificateForwarding ForwardClientCertificate
+    {
+        get => _forwardClientCertificate ?? ClientCertificateForwarding.None;
+        set => _forwardClientCertificate = value;
+    }
+
+    // Not nullable as a parameter: PowerShell converts a list (XArrClientCert, ClientCert) to a flags enum, not to a
+    // Nullable of one. Null here means "not given".
+    private ClientCertificateForwarding? _forwardClientCertificate;
+
     protected override void ProcessRecord()
     {
         var service = ServiceFor(Context);
@@ -72,5 +89,6 @@ public sealed class NewGatewayApiCommand : GatewayCmdlet
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
         Protocols = Protocols,
+        ForwardClientCertificate = _forwardClientCertificate,
     });
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Management;
 using ApiGateway.PowerShell.Infrastructure;
 
@@ -61,6 +62,22 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
     [ValidateNotNullOrEmpty]
     public ApiProtocol[]? Protocols { get; set; }
 
+    /// <summary>
+    /// Which headers carry the client's certificate to the backend: <c>XArrClientCert</c> (X-ARR-ClientCert, base64
+    /// DER), <c>ClientCert</c> (RFC 9440 Client-Cert and Client-Cert-Chain), both, or <c>None</c>. The same headers
+    /// sent by a client are always removed.
+    /// </summary>
+    [Parameter]
+    public ClientCertificateForwarding ForwardClientCertificate
+    {
+        get => _forwardClientCertificate ?? ClientCertificateForwarding.None;
+        set => _forwardClientCertificate = value;
+    }
+
+    // Not nullable as a parameter: PowerShell converts a list (XArrClientCert, ClientCert) to a flags enum, not to a
+    // Nullable of one. Null here means "not given".
+    private ClientCertificateForwarding? _forwardClientCertificate;
+
     /// <summary>Output the changed API.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -80,5 +97,6 @@ public sealed class SetGatewayApiCommand : GatewayCmdlet
         ServiceUrl = ServiceUrl,
         BackendId = BackendId,
         Protocols = Protocols,
+        ForwardClientCertificate = _forwardClientCertificate,
     });
 }
