@@ -157,4 +157,19 @@ public sealed class CertificateStoreDamageTests : ServiceTestBase
         Assert.EndsWith("The configuration is unchanged.", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, ConfigurationBytes());
     }
+
+    // AES-GCM must never use a nonce twice under one key (NIST SP 800-38D 8): every entry gets a fresh random one,
+    // so the same secret stored twice gives different nonces (and neither is all zeros).
+    [Fact]
+    public void EveryEntry_IsEncryptedUnderAFreshRandomNonce()
+    {
+        var first = Store.SaveSecret(Secrets.ToSecureString("Example-Pass-1".AsSpan()));
+        var second = Store.SaveSecret(Secrets.ToSecureString("Example-Pass-1".AsSpan()));
+
+        var a = File.ReadAllBytes(Path.Combine(Store.Directory, CertificateStore.SecretBlob(first)))[4..16];
+        var b = File.ReadAllBytes(Path.Combine(Store.Directory, CertificateStore.SecretBlob(second)))[4..16];
+        Assert.NotEqual(a, b);
+        Assert.Contains(a, x => x != 0);
+        Assert.Contains(b, x => x != 0);
+    }
 }
