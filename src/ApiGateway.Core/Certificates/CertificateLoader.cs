@@ -80,9 +80,7 @@ internal static class CertificateLoader
         var i = 1;
         int lengthByte = data[i++];
         if (lengthByte > 0x80)
-            i += lengthByte - 0x80; // long form: skip the length octets; 0x80 is BER's indefinite length
-        else if (lengthByte == 0x80 && false)
-            i += 0;
+            i += lengthByte - 0x80; // long form: skip the length octets; 0x80 (BER's indefinite length) has none
         if (i + 2 >= data.Length)
             return ContentKind.Unknown;
         if (data[i] == 0x02 && data[i + 1] == 0x01)

@@ -92,12 +92,15 @@ internal sealed partial class ReferenceIndex
             AddId(host.CertificateId, ReferrerType.Hostname, host.HostName, CertificateUsage.ServerCertificate);
         foreach (var (backendId, backend) in configuration.Backends)
         {
-            if (backend.Credentials is not { } credentials)
-                continue;
-            foreach (var id in credentials.CertificateIds)
-                AddId(id, ReferrerType.Backend, backendId, CertificateUsage.BackendCredential);
-            foreach (var thumbprint in credentials.CertificateThumbprints)
-                AddThumbprint(thumbprint, ReferrerType.Backend, backendId, CertificateUsage.BackendCredential);
+            // A positive pattern with a block rather than "is not ... continue": the same logic, and a form whose
+            // mutants compile (removing the continue would leave the variable unassigned), so Stryker can test it.
+            if (backend.Credentials is { } credentials)
+            {
+                foreach (var id in credentials.CertificateIds)
+                    AddId(id, ReferrerType.Backend, backendId, CertificateUsage.BackendCredential);
+                foreach (var thumbprint in credentials.CertificateThumbprints)
+                    AddThumbprint(thumbprint, ReferrerType.Backend, backendId, CertificateUsage.BackendCredential);
+            }
         }
         IndexPolicy(configuration.Policy, PolicyScope.Global, ReferrerType.GlobalPolicy, string.Empty);
         foreach (var (apiId, api) in configuration.Apis)
