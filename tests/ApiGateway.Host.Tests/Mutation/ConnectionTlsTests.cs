@@ -202,7 +202,7 @@ public sealed class ConnectionTlsTests : IDisposable
         Assert.Equal(named.Subject, facts.Subject);
         Assert.Equal(_intermediate.Subject, facts.Issuer);
         Assert.Equal(_intermediate.Thumbprint, facts.IssuerThumbprint);
-        Assert.Equal(["device-7.contoso.example", "alt.contoso.example"], facts.DnsNames);
+        Assert.Equal(["device-7.contoso.example", "alt.contoso.example"], facts.Names.DnsNames);
         Assert.True(facts.ClientAuthentication);
         Assert.Same(_trust.FactsOf(named, null), _trust.FactsOf(named, null));
         Assert.NotSame(_trust.FactsOf(named, null), _trust.FactsOf(named, _intermediate.Thumbprint));
