@@ -167,6 +167,8 @@ internal sealed class CertificateStore
                 // so a hand-edited entry must end in a typed error here too, never an ArgumentException.
                 if (string.IsNullOrWhiteSpace(entry.Path))
                     throw Unusable(id, "it is linked to a file but has no path");
+                if (!IsUsablePath(entry.Path) || (entry.KeyPath is { } keyPath && !IsUsablePath(keyPath)))
+                    throw Unusable(id, "its path holds a character no file path may hold (a NUL)");
                 using var password = entry.PasswordSecret is { } secret ? ReadSecret(secret) : null;
                 return CertificateLoader.Load(CertificateInput.Linked(entry.Path, entry.KeyPath, password));
             }
@@ -367,6 +369,9 @@ internal sealed class CertificateStore
         if ((File.GetUnixFileMode(folder) & ~FolderMode) != 0)
             File.SetUnixFileMode(folder, FolderMode);
     }
+
+    /// <summary>A path the file system can be asked about: no character that no path may hold (NUL on every platform).</summary>
+    internal static bool IsUsablePath(string path) => path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0;
 
     /// <summary>CurrentUser when absent; the two names (any case), never a number or a combination.</summary>
     internal static bool TryStoreLocation(string? value, out StoreLocation location)

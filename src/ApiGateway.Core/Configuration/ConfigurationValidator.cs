@@ -64,6 +64,8 @@ internal static class ConfigurationValidator
                 errors.Add("CertificateIdInvalid", subject, $"Certificate id '{id}' must be {Ids.Rule}.");
             if (cert.Source == CertificateSource.LinkedFile && string.IsNullOrEmpty(cert.Path))
                 errors.Add("CertificatePathMissing", subject, $"Certificate '{id}' is linked to a file but has no path.");
+            if ((cert.Path is { } path && !CertificateStore.IsUsablePath(path)) || (cert.KeyPath is { } keyPath && !CertificateStore.IsUsablePath(keyPath)))
+                errors.Add("CertificatePathInvalid", subject, $"Certificate '{id}' has a path or key path holding a character no file path may hold (a NUL).");
             if (cert.Source == CertificateSource.Store && string.IsNullOrEmpty(cert.StoreName))
                 errors.Add("CertificateStoreNameMissing", subject, $"Certificate '{id}' is a certificate store entry but names no store.");
             if (cert.Source == CertificateSource.Store && !Certificates.CertificateStore.TryStoreLocation(cert.StoreLocation, out _))
@@ -222,7 +224,7 @@ internal static class ConfigurationValidator
     {
         if (!Enum.IsDefined(revocation.Mode))
             yield return $"Revocation mode '{revocation.Mode}' is not one of Online, Offline or NoCheck.";
-        if (revocation.CrlFolder is { } folder && (folder.Length == 0 || !Path.IsPathFullyQualified(folder)))
+        if (revocation.CrlFolder is { } folder && (folder.Length == 0 || !CertificateStore.IsUsablePath(folder) || !Path.IsPathFullyQualified(folder)))
             yield return $"The CRL folder '{folder}' must be an absolute path. Set it with Set-GatewayRevocation -CrlFolder <folder>.";
         if (revocation.Mode == RevocationMode.Offline && string.IsNullOrEmpty(revocation.CrlFolder))
             yield return "Revocation mode Offline checks only the CRL files of a CRL folder, and none is set. Give one: Set-GatewayRevocation -Mode Offline -CrlFolder <folder>.";

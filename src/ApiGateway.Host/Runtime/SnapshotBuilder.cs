@@ -243,9 +243,10 @@ internal sealed class SnapshotBuilder
         {
             if (entry.Source == CertificateSource.LinkedFile)
             {
-                if (entry.Path is { } path)
+                // A path the validator refuses (a NUL in it) is reported by the load below, not thrown here.
+                if (entry.Path is { } path && CertificateStore.IsUsablePath(path))
                     _watched.Add(Path.GetFullPath(path));
-                if (entry.KeyPath is { } keyPath)
+                if (entry.KeyPath is { } keyPath && CertificateStore.IsUsablePath(keyPath))
                     _watched.Add(Path.GetFullPath(keyPath));
             }
             try
@@ -282,7 +283,7 @@ internal sealed class SnapshotBuilder
             }
         }
         var revocation = configuration.Service.Revocation ?? new RevocationSettings();
-        var crls = revocation.CrlFolder is { } folder && Path.IsPathFullyQualified(folder) ? _services.Crls.For(folder) : null;
+        var crls = revocation.CrlFolder is { } folder && CertificateStore.IsUsablePath(folder) && Path.IsPathFullyQualified(folder) ? _services.Crls.For(folder) : null;
         return new ClientTrust(roots, intermediates, revocation.Mode, crls);
     }
 

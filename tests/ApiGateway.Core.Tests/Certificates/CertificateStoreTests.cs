@@ -184,6 +184,7 @@ public sealed class CertificateStoreTests : IDisposable
     [Theory]
     [InlineData("LinkedFile", null, null, "linked to a file but has no path")]
     [InlineData("LinkedFile", " ", null, "linked to a file but has no path")]
+    [InlineData("LinkedFile", "/etc/ssl/a\0b.pem", null, "a NUL")]
     [InlineData("Store", null, "Nowhere", "store location 'Nowhere'")]
     [InlineData("Store", null, "1", "store location '1'")]
     public void LoadCertificate_AnEntryTheValidatorRefuses_IsATypedErrorNamingIt(string source, string? path, string? location, string expected)
