@@ -12,26 +12,6 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace ApiGateway.Host.Runtime;
 
-/// <summary>One request of a dry run: the API, the client certificate (public part is enough) and the request line.</summary>
-internal sealed record DryRunRequest
-{
-    public required string ApiId { get; init; }
-
-    /// <summary>The client certificate, or null for a client that presents none.</summary>
-    public X509Certificate2? Certificate { get; init; }
-
-    /// <summary>The hostname the client connects to (SNI and Host); null: the first configured hostname.</summary>
-    public string? HostName { get; init; }
-
-    public string Method { get; init; } = "GET";
-
-    /// <summary>The path below the API's path, e.g. <c>/orders/1?x=y</c>; null or empty for the API's root.</summary>
-    public string? Path { get; init; }
-
-    /// <summary>Request headers the policy may read.</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
-}
-
 /// <summary>A dry run that cannot be made as asked (an unknown API or hostname).</summary>
 internal sealed class DryRunException : Exception
 {
@@ -59,7 +39,7 @@ internal sealed class DryRunException : Exception
 /// </summary>
 internal static class DryRun
 {
-    public static async Task<GatewayDecision> ExplainAsync(GatewaySnapshot snapshot, DryRunRequest request)
+    public static async Task<GatewayDecision> ExplainAsync(GatewaySnapshot snapshot, DryRunCase request)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(request);

@@ -46,7 +46,7 @@ internal static class Explain
         }
         if (options.Serve)
             return await ServeAsync(options.Config).ConfigureAwait(false);
-        List<DryRunRequest> requests;
+        List<DryRunCase> requests;
         try
         {
             requests = options.Requests is { } file ? ReadRequests(file) : [Single(options)];
@@ -195,7 +195,7 @@ internal static class Explain
         return stamp.ToString();
     }
 
-    private static DryRunRequest Single(Options options)
+    private static DryRunCase Single(Options options)
     {
         if (options.Api is null)
             throw new ArgumentException("explain needs --api <id> (the API to call), or --requests <file>.");
@@ -206,7 +206,7 @@ internal static class Explain
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in options.Headers)
             headers[name] = headers.TryGetValue(name, out var existing) ? existing + "," + value : value;
-        return new DryRunRequest
+        return new DryRunCase
         {
             ApiId = options.Api,
             Certificate = options.Certificate is { } file ? LoadCertificate(file) : null,
@@ -217,24 +217,24 @@ internal static class Explain
         };
     }
 
-    private static List<DryRunRequest> ReadRequests(string file)
+    private static List<DryRunCase> ReadRequests(string file)
     {
         return Parse(JsonSerializer.Deserialize<List<RequestLine>>(File.ReadAllBytes(Path.GetFullPath(file)), HostingJson.Options), $"'{file}'");
     }
 
-    private static List<DryRunRequest> Parse(List<RequestLine>? lines, string file)
+    private static List<DryRunCase> Parse(List<RequestLine>? lines, string file)
     {
         if (lines is null)
             throw new ArgumentException($"{file} holds no JSON array of requests.");
         if (lines.Count > MaxRequests)
             throw new ArgumentException($"{file} has {lines.Count} requests; explain takes at most {MaxRequests} at once.");
-        var requests = new List<DryRunRequest>(lines.Count);
+        var requests = new List<DryRunCase>(lines.Count);
         for (var i = 0; i < lines.Count; i++)
         {
             var line = lines[i] ?? throw new ArgumentException($"Request {i + 1} of {file} is null.");
             if (string.IsNullOrEmpty(line.ApiId))
                 throw new ArgumentException($"Request {i + 1} of {file} has no apiId.");
-            requests.Add(new DryRunRequest
+            requests.Add(new DryRunCase
             {
                 ApiId = line.ApiId,
                 Certificate = line.Certificate is { Length: > 0 } der ? X509CertificateLoader.LoadCertificate(Convert.FromBase64String(der)) : null,

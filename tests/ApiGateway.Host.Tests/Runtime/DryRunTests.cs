@@ -138,7 +138,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
     public async Task DryRun_DecidesAsTheLiveGatewayAnswers(string api, string client)
     {
         var certificate = _fixture.Clients[client];
-        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = api, Certificate = certificate, Path = "/resource" });
+        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = api, Certificate = certificate, Path = "/resource" });
 
         var before = _fixture.Backend.Requests;
         var live = await _fixture.Gateway.SendAsync($"/{api}/resource", certificate);
@@ -171,7 +171,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
     public async Task DryRun_HasTheExpectedDecisionFromTheSpec(string api, string client, bool allowed)
     {
         // Independent of the live gateway: APIM's policy text says what each certificate gets.
-        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = api, Certificate = _fixture.Clients[client] });
+        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = api, Certificate = _fixture.Clients[client] });
         Assert.Equal(allowed, dry.Allowed);
         if (!allowed)
             Assert.Equal(403, dry.StatusCode);
@@ -181,7 +181,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
     public async Task Trace_NamesTheConditionItsValueAndTheElementThatDecided()
     {
         var expired = _fixture.Clients["expired"];
-        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "expiry", Certificate = expired });
+        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "expiry", Certificate = expired });
 
         var entries = dry.Trace.Entries;
         Assert.Equal("tls-handshake", entries[0].Element);
@@ -201,7 +201,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
         Assert.Equal("Invalid client certificate", decided.Reason);
         Assert.True(entries.ToList().IndexOf(when) < entries.ToList().IndexOf(status));
 
-        var valid = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "expiry", Certificate = _fixture.Clients["valid"] });
+        var valid = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "expiry", Certificate = _fixture.Clients["valid"] });
         Assert.Equal("false", Assert.Single(valid.Trace.Entries, e => e.Element == "when").Value);
         Assert.Contains(valid.Trace.Entries, e => e.Element == "otherwise");
         Assert.Equal("forward-request", valid.DecidedBy!.Element);
@@ -213,7 +213,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
     [Fact]
     public async Task Trace_OfValidateClientCertificate_NamesTheFailedRuleAndTheErrorAnswer()
     {
-        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "validate", Certificate = _fixture.Clients["expired"] });
+        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "validate", Certificate = _fixture.Clients["expired"] });
 
         Assert.False(dry.Allowed);
         Assert.Equal(403, dry.StatusCode);
@@ -227,9 +227,9 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
         Assert.Equal("on-error", dry.Trace.Entries[^1].Element);
         Assert.Equal(403, dry.Trace.Entries[^1].StatusCode);
 
-        var mismatch = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "validate", Certificate = _fixture.Clients["not-uploaded"] });
+        var mismatch = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "validate", Certificate = _fixture.Clients["not-uploaded"] });
         Assert.Contains("does not match the identity", mismatch.DecidedBy!.Detail, StringComparison.Ordinal);
-        var passed = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "validate", Certificate = _fixture.Clients["valid"] });
+        var passed = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "validate", Certificate = _fixture.Clients["valid"] });
         Assert.Contains(passed.Trace.Entries, e => e.Element == "validate-client-certificate" && e.Result == "continued" && e.Detail!.Contains("every rule", StringComparison.Ordinal));
     }
 
@@ -241,7 +241,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
     public async Task LiveTrace_WithAProofOfTheToken_IsTheDryRunsTrace(string api, string client)
     {
         var certificate = _fixture.Clients[client];
-        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = api, Certificate = certificate, Path = "/resource" });
+        var dry = await DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = api, Certificate = certificate, Path = "/resource" });
         var path = $"/{api}/resource";
         var proof = TraceProof.Create(_fixture.Token, "GET", path, DateTimeOffset.UtcNow);
 
@@ -320,7 +320,7 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
             await gateway.StartAsync();
             foreach (var certificate in new X509Certificate2?[] { stranger, null })
             {
-                var dry = await DryRun.ExplainAsync(snapshot, new DryRunRequest { ApiId = "open", Certificate = certificate });
+                var dry = await DryRun.ExplainAsync(snapshot, new DryRunCase { ApiId = "open", Certificate = certificate });
                 var live = await gateway.SendAsync("/open/", certificate);
                 Assert.True(live.Refused, live.ToString());
                 Assert.False(dry.Allowed);
@@ -340,9 +340,9 @@ public sealed class DryRunTests : IClassFixture<DryRunTests.Fixture>
     [Fact]
     public async Task DryRun_OfAnUnknownApiOrHostname_SaysWhatIsConfigured()
     {
-        var api = await Assert.ThrowsAsync<DryRunException>(() => DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "nope" }));
+        var api = await Assert.ThrowsAsync<DryRunException>(() => DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "nope" }));
         Assert.Contains("'expiry'", api.Message, StringComparison.Ordinal);
-        var host = await Assert.ThrowsAsync<DryRunException>(() => DryRun.ExplainAsync(_fixture.Snapshot, new DryRunRequest { ApiId = "expiry", HostName = "elsewhere.example" }));
+        var host = await Assert.ThrowsAsync<DryRunException>(() => DryRun.ExplainAsync(_fixture.Snapshot, new DryRunCase { ApiId = "expiry", HostName = "elsewhere.example" }));
         Assert.Contains("'localhost'", host.Message, StringComparison.Ordinal);
     }
 
