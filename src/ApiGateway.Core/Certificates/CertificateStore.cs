@@ -168,7 +168,7 @@ internal sealed class CertificateStore
                 if (string.IsNullOrWhiteSpace(entry.Path))
                     throw Unusable(id, "it is linked to a file but has no path");
                 if (!IsUsablePath(entry.Path) || (entry.KeyPath is { } keyPath && !IsUsablePath(keyPath)))
-                    throw Unusable(id, "its path holds a character no file path may hold (a NUL)");
+                    throw Unusable(id, "its path or key path is empty or holds a character no file path may hold (a NUL)");
                 using var password = entry.PasswordSecret is { } secret ? ReadSecret(secret) : null;
                 return CertificateLoader.Load(CertificateInput.Linked(entry.Path, entry.KeyPath, password));
             }
@@ -227,6 +227,11 @@ internal sealed class CertificateStore
 
     private byte[] ReadBlob(string relative, string id)
     {
+        // Every name the store makes is hexadecimal (a thumbprint, a random secret name). A hand-edited thumbprint or
+        // secret name ('../x', a NUL) must neither reach outside the store folder nor throw an ArgumentException out
+        // of a reload (found by the fuzzer).
+        if (!IsStoreEntryName(relative))
+            throw Unusable(id, $"its store entry name '{relative}' is not one the store makes (its thumbprint or secret name is not hexadecimal)");
         var path = System.IO.Path.Combine(Directory, relative);
         try
         {
@@ -370,8 +375,20 @@ internal sealed class CertificateStore
             File.SetUnixFileMode(folder, FolderMode);
     }
 
-    /// <summary>A path the file system can be asked about: no character that no path may hold (NUL on every platform).</summary>
-    internal static bool IsUsablePath(string path) => path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0;
+    /// <summary><c>folder/HEX.ext</c>, as <see cref="CertificateBlob"/>, <see cref="CaBlob"/> and <see cref="SecretBlob"/> make them.</summary>
+    internal static bool IsStoreEntryName(string relative)
+    {
+        var slash = relative.IndexOf('/', StringComparison.Ordinal);
+        var dot = relative.LastIndexOf('.');
+        if (slash <= 0 || dot <= slash + 1 || dot - slash - 1 > 128)
+            return false;
+        return relative.AsSpan(slash + 1, dot - slash - 1).IndexOfAnyExcept(HexDigits) < 0;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789ABCDEFabcdef");
+
+    /// <summary>A path the file system can be asked about: not empty, no character that no path may hold (NUL on every platform).</summary>
+    internal static bool IsUsablePath(string path) => path.Length > 0 && path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0;
 
     /// <summary>CurrentUser when absent; the two names (any case), never a number or a combination.</summary>
     internal static bool TryStoreLocation(string? value, out StoreLocation location)

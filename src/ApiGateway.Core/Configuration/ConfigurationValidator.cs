@@ -65,7 +65,7 @@ internal static class ConfigurationValidator
             if (cert.Source == CertificateSource.LinkedFile && string.IsNullOrEmpty(cert.Path))
                 errors.Add("CertificatePathMissing", subject, $"Certificate '{id}' is linked to a file but has no path.");
             if ((cert.Path is { } path && !CertificateStore.IsUsablePath(path)) || (cert.KeyPath is { } keyPath && !CertificateStore.IsUsablePath(keyPath)))
-                errors.Add("CertificatePathInvalid", subject, $"Certificate '{id}' has a path or key path holding a character no file path may hold (a NUL).");
+                errors.Add("CertificatePathInvalid", subject, $"Certificate '{id}' has an empty path or key path, or one holding a character no file path may hold (a NUL).");
             if (cert.Source == CertificateSource.Store && string.IsNullOrEmpty(cert.StoreName))
                 errors.Add("CertificateStoreNameMissing", subject, $"Certificate '{id}' is a certificate store entry but names no store.");
             if (cert.Source == CertificateSource.Store && !Certificates.CertificateStore.TryStoreLocation(cert.StoreLocation, out _))

@@ -216,4 +216,28 @@ public sealed class CertificateStoreTests : IDisposable
     [InlineData("CurrentUser, LocalMachine", false)]
     public void StoreLocation_IsOneOfTheTwoNames(string? value, bool valid) =>
         Assert.Equal(valid, CertificateStore.TryStoreLocation(value, out _));
+    [Theory]
+    [InlineData("certificates/0123456789ABCDEF0123456789ABCDEF01234567.bin", true)]
+    [InlineData("ca/abcdef.cer", true)]
+    [InlineData("secrets/00ff.bin", true)]
+    [InlineData("certificates/../../etc/passwd.bin", false)]
+    [InlineData("certificates/.bin", false)]
+    [InlineData("ca/01\u0000.cer", false)]
+    [InlineData("ca/0G.cer", false)]
+    [InlineData("nothing", false)]
+    public void StoreEntryNames_AreHexadecimal_SoAnEditedThumbprintCannotReachOutside(string relative, bool valid) =>
+        Assert.Equal(valid, CertificateStore.IsStoreEntryName(relative));
+
+    // Found by the fuzzer: a NUL in an uploaded certificate's thumbprint reached File.ReadAllBytes (ArgumentException).
+    [Theory]
+    [InlineData("../../../../etc/hostname")]
+    [InlineData("01\u0000")]
+    public void LoadCertificate_AThumbprintThatIsNoStoreName_IsATypedError(string thumbprint)
+    {
+        var entry = new CertificateEntry { Thumbprint = thumbprint, Subject = "CN=x", Issuer = "CN=x", SerialNumber = "01" };
+
+        var error = Assert.Throws<GatewayException>(() => _service.CertificateStore.LoadCertificate("edited", entry));
+        Assert.Equal("CertificateUnusable", error.ErrorId);
+        Assert.Contains("not hexadecimal", error.Message, StringComparison.Ordinal);
+    }
 }
