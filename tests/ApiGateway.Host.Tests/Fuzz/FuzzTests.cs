@@ -37,7 +37,10 @@ public sealed class FuzzTests
         Assert.Equal(count, report.Cases);
         Assert.Equal(count, report.Outcomes.Values.Sum());
         // A generator that made only garbage (or only good input) would pass without testing much: both must occur.
-        Assert.Contains(report.Outcomes.Keys, k => k.StartsWith("success", StringComparison.Ordinal));
+        // For configurations, "good" is what the validator accepts: loaded, or refused only by the snapshot build
+        // (ConfigurationRefused). Fully loadable ones are rare (210 in the million-input run's 450,000, so about 2 in
+        // 5,000, and none in one CI run of ten): asking for a load alone failed for want of luck, not of a bug.
+        Assert.Contains(report.Outcomes.Keys, k => k.StartsWith("success", StringComparison.Ordinal) || k == "refused:ConfigurationRefused");
         Assert.Contains(report.Outcomes.Keys, k => k.StartsWith("refused", StringComparison.Ordinal));
     }
 }
