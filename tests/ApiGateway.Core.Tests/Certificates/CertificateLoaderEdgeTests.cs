@@ -217,4 +217,36 @@ public sealed class CertificateLoaderEdgeTests : IDisposable
         Assert.Equal("CertificateStoreUnavailable", error.ErrorId);
         Assert.Contains($"Cert:\\CurrentUser\\{store}", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void NoInput_IsAnArgumentError() =>
+        Assert.Throws<ArgumentNullException>(() => CertificateLoader.Load(null!));
+
+    [Fact]
+    public void AnEncryptedKeyInTheCertificatesOwnPem_WithoutPassword_NamesThatFile()
+    {
+        using var ecdsa = _leaf.GetECDsaPrivateKey()!;
+        var key = ecdsa.ExportEncryptedPkcs8PrivateKeyPem("Example-Pass-1".AsSpan(), new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 1000));
+        var both = _temp.Write("both.pem", TestCertificates.CertificatePem(_leaf) + "\n" + key + "\n");
+
+        var error = Fails(CertificateInput.Linked(both));
+
+        Assert.Equal("CertificatePasswordRequired", error.ErrorId);
+        Assert.Equal($"The private key in '{both}' is encrypted. Give its password with -PfxPassword.", error.Message);
+    }
+
+    [Fact]
+    public void APfxWhoseOnlyKeyIsTheIssuers_YieldsTheCertificateWithTheKey()
+    {
+        // "The first with a private key" comes before "the one that issued no other": a certificate without its key
+        // cannot be presented, so the key-bearing one is what the PFX was exported to carry.
+        using var publicLeaf = X509CertificateLoader.LoadCertificate(_leaf.RawData);
+        var pfx = new X509Certificate2Collection { publicLeaf, _ca }.Export(X509ContentType.Pkcs12)!;
+
+        using var loaded = CertificateLoader.Load(CertificateInput.FromPfxBytes(pfx));
+
+        Assert.Equal(_ca.Thumbprint, loaded.Leaf.Thumbprint);
+        Assert.True(loaded.Leaf.HasPrivateKey);
+        Assert.Equal(_leaf.Thumbprint, Assert.Single(loaded.Chain).Thumbprint);
+    }
 }

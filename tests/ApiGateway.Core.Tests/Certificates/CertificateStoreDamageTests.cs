@@ -172,4 +172,39 @@ public sealed class CertificateStoreDamageTests : ServiceTestBase
         Assert.Contains(a, x => x != 0);
         Assert.Contains(b, x => x != 0);
     }
+
+    [Fact]
+    public void AStoreEntryNamingALocationAndStore_IsLookedForThere_NotInCurrentUserMy()
+    {
+        var storeName = "NoSuchStore" + Guid.NewGuid().ToString("N");
+        var entry = new CertificateEntry
+        {
+            Thumbprint = new string('A', 40), Subject = "CN=x", Issuer = "CN=x", SerialNumber = "01",
+            Source = CertificateSource.Store, StoreLocation = "LocalMachine", StoreName = storeName,
+        };
+
+        var error = LoadFails("store-entry", entry);
+
+        Assert.Contains($"Cert:\\LocalMachine\\{storeName}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AStoreWithoutAFolder_IsAnArgumentError()
+    {
+        Assert.Throws<ArgumentException>(() => new CertificateStore(" "));
+        Assert.Throws<ArgumentException>(() => new CertificateStore(string.Empty));
+    }
+
+    [UnixFact("Unix file modes do not exist on Windows.")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void AnExistingStoreFolderOpenToOthersButNotItsOwner_BecomesOwnerOnly()
+    {
+        Directory.CreateDirectory(Service.CertificateStore.Directory);
+        File.SetUnixFileMode(Service.CertificateStore.Directory, (UnixFileMode)0b000_111_111);
+        using var client = NewClient("CN=tightened");
+
+        Service.AddCertificate("tightened", CertificateInput.FromCertificate(client));
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Service.CertificateStore.Directory));
+    }
 }

@@ -188,4 +188,82 @@ public sealed class CertificateOperationRuleTests : ServiceTestBase
         Assert.False(Service.Read().Certificates["linked"].HasPrivateKey);
         Assert.Equal(linked.Thumbprint, Service.Read().Certificates["linked"].Thumbprint);
     }
+
+    // RFC 5280 4.1.2.5: the validity period is the interval from notBefore through notAfter, both instants included.
+    // A clock on either bound is therefore still valid: no warning. One second past it is not.
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    public void Add_AtTheNotAfterInstant_IsStillValid_OneSecondLaterExpired(int secondsAfter, bool warned)
+    {
+        var notAfter = WholeSecond(DateTimeOffset.UtcNow.AddDays(10));
+        using var cert = NewClient("CN=bound", notBefore: notAfter.AddDays(-5), notAfter: notAfter);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(notAfter.AddSeconds(secondsAfter));
+        var service = new GatewayService(Temp.File("clock.json"), timeProvider: clock);
+        service.Open("clock");
+
+        var result = service.AddCertificate("bound", CertificateInput.FromCertificate(cert));
+
+        Assert.Equal(warned, result.Warnings.Any(w => w.StartsWith("Certificate 'bound' expired on ", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(-1, true)]
+    public void Add_AtTheNotBeforeInstant_IsAlreadyValid_OneSecondEarlierNotYet(int secondsAfter, bool warned)
+    {
+        var notBefore = WholeSecond(DateTimeOffset.UtcNow.AddDays(10));
+        using var cert = NewClient("CN=bound", notBefore: notBefore, notAfter: notBefore.AddDays(5));
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(notBefore.AddSeconds(secondsAfter));
+        var service = new GatewayService(Temp.File("clock.json"), timeProvider: clock);
+        service.Open("clock");
+
+        var result = service.AddCertificate("bound", CertificateInput.FromCertificate(cert));
+
+        Assert.Equal(warned, result.Warnings.Any(w => w.StartsWith("Certificate 'bound' is not valid before ", StringComparison.Ordinal)));
+    }
+
+    // Inside the test CA's validity (a certificate cannot outlive its issuer), on a whole second as X.509 times are.
+    private static DateTimeOffset WholeSecond(DateTimeOffset value) => DateTimeOffset.FromUnixTimeSeconds(value.ToUnixTimeSeconds());
+
+    [Fact]
+    public void Add_ExpiredWithoutId_TheWarningNamesTheCertificate_NotItsIssuer()
+    {
+        using var expired = NewClient("CN=own-name", notBefore: DateTimeOffset.UtcNow.AddDays(-60), notAfter: DateTimeOffset.UtcNow.AddDays(-1));
+
+        var result = Service.AddCertificate(null, CertificateInput.FromCertificate(expired));
+
+        Assert.Equal("own-name", result.Value.CertificateId);
+        var warning = Assert.Single(result.Warnings);
+        Assert.StartsWith("Certificate 'own-name' expired on ", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Add_InvalidId_TheMessageNamesTheParameterAndTheRule()
+    {
+        using var cert = NewClient();
+
+        var error = Fails(() => Service.AddCertificate("has space", CertificateInput.FromCertificate(cert)));
+
+        Assert.Equal("CertificateInvalidId", error.ErrorId);
+        Assert.StartsWith("'has space' is not a valid certificate id: it must be ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Replace_WithATwin_WarnsInTheSingularForOneReference()
+    {
+        using var old = Upload("legacy");
+        Service.AddCertificate("legacy-copy", CertificateInput.FromCertificate(old));
+        Service.NewBackend(new BackendDefinition { BackendId = "billing", Url = "https://billing.example.com/", Credentials = new GatewayBackendCredential { CertificateThumbprints = [old.Thumbprint] } });
+        using var next = NewClient("CN=next");
+
+        var result = Service.ReplaceCertificate("legacy", CertificateInput.FromCertificate(next));
+
+        var warning = Assert.Single(result.Warnings, w => w.Contains("thumbprint", StringComparison.Ordinal));
+        Assert.Equal($"Backend 'billing' (credential certificate, by thumbprint) refers to thumbprint {old.Thumbprint} and keeps using the other certificate with that thumbprint, not the new content of 'legacy'.", warning);
+    }
+
+    [Fact]
+    public void ReferenceIndex_OfNoConfiguration_IsAnArgumentError() =>
+        Assert.Throws<ArgumentNullException>(() => new ReferenceIndex(null!));
 }
