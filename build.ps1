@@ -29,8 +29,10 @@
     Runs only the Pester suite against the module folder that is already built.
 .EXAMPLE
     ./build.ps1 -Task Mutation -MutationTarget Host
-    Mutation testing (Stryker.NET, the repo-local dotnet-stryker tool) of the code that decides access, as listed in
-    tests/mutation/host.json; the reports land in TestResults/mutation/<target>/ and the score per file is printed.
+    Mutation testing (Stryker.NET, the repo-local dotnet-stryker tool) of the code that decides access: Host runs its
+    three file groups (HostExpressions, HostPipeline, HostTls; tests/mutation/host-*.json list the files and the
+    tests that reach them), Core tests/mutation/core.json; the reports land in TestResults/mutation/<group>/ and the
+    score per file is printed.
     Slow (tens of minutes): not part of the per-commit test command. tests/MUTATION.md records the scores.
 .EXAMPLE
     ./build.ps1 -Task Fuzz -FuzzCount 1000000
@@ -51,8 +53,8 @@ param(
     [ValidateSet('Build', 'Package', 'Test', 'Pester', 'All', 'Bench', 'Mutation', 'Fuzz')]
     [string] $Task = 'All',
 
-    # Mutation only: which code under test (tests/mutation/<name>.json lists its files).
-    [ValidateSet('Core', 'Host', 'All')]
+    # Mutation only: which code under test (tests/mutation/<name>.json lists its files; Host is its three groups).
+    [ValidateSet('Core', 'Host', 'HostExpressions', 'HostPipeline', 'HostTls', 'All')]
     [string] $MutationTarget = 'All',
 
     # Bench only: the smoke-sized run (bench/run.sh --quick).
@@ -218,11 +220,19 @@ if ($script:FailedSteps.Count -gt 0) {
 
 if ($Task -eq 'Mutation') {
     Invoke-Step 'dotnet tool restore' { dotnet tool restore }
-    $targets = if ($MutationTarget -eq 'All') { 'Core', 'Host' } else { $MutationTarget }
+    $hostGroups = 'HostExpressions', 'HostPipeline', 'HostTls'
+    $targets = switch ($MutationTarget) {
+        'All' { @('Core') + $hostGroups }
+        'Host' { $hostGroups }
+        default { $MutationTarget }
+    }
     foreach ($target in $targets) {
-        $config = Join-Path $PSScriptRoot "tests/mutation/$($target.ToLowerInvariant()).json"
+        # HostTls -> tests/mutation/host-tls.json, run from the Host test project.
+        $name = ($target -creplace '(?<=.)([A-Z])', '-$1').ToLowerInvariant()
+        $project = if ($target -like 'Host*') { 'Host' } else { $target }
+        $config = Join-Path $PSScriptRoot "tests/mutation/$name.json"
         $output = Join-Path $results "mutation/$target"
-        Push-Location -LiteralPath (Join-Path $PSScriptRoot "tests/ApiGateway.$target.Tests")
+        Push-Location -LiteralPath (Join-Path $PSScriptRoot "tests/ApiGateway.$project.Tests")
         try {
             Invoke-Step "Stryker ($target)" { dotnet stryker --config-file $config --output $output }
         }

@@ -293,32 +293,40 @@ internal sealed class CertificateStore
         }
     }
 
-    private byte[] ReadKey(string id)
+    /// <summary>The store key; <paramref name="id"/> is the entry being read, null while writing.</summary>
+    private byte[] ReadKey(string? id)
     {
         try
         {
             var key = File.ReadAllBytes(KeyFile);
             if (key.Length != 32)
-                throw Damaged(id, "store.key", "the store key is not 32 bytes long");
+            {
+                // Met while writing, no entry is at fault: the key of every entry is. Writing under a new key would
+                // leave the existing entries undecryptable, so nothing is written.
+                throw id is null
+                    ? new GatewayException("CertificateStore", "Damaged", GatewayErrorCategory.InvalidData,
+                        $"The store key '{KeyFile}' is damaged: it is not 32 bytes long. Nothing was written and the configuration is unchanged. Restore the store folder with its key from a backup.", KeyFile)
+                    : Damaged(id, "store.key", "the store key is not 32 bytes long");
+            }
             return key;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new GatewayException("CertificateStore", "KeyMissing", GatewayErrorCategory.NotFound,
-                $"The store key '{KeyFile}' is missing, so '{id}' cannot be decrypted. Restore the store folder with its key, or add the certificate again.",
-                id, ex);
+                $"The store key '{KeyFile}' is missing, so {(id is null ? "the store" : $"'{id}'")} cannot be decrypted. Restore the store folder with its key, or add the certificate again.",
+                id ?? KeyFile, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new GatewayException("CertificateStore", "Unreadable", GatewayErrorCategory.ReadError,
-                $"The store key '{KeyFile}' cannot be read: {ex.Message} The gateway and the cmdlets must run as the user that owns the store.", id, ex);
+                $"The store key '{KeyFile}' cannot be read: {ex.Message} The gateway and the cmdlets must run as the user that owns the store.", id ?? KeyFile, ex);
         }
     }
 
     private byte[] GetOrCreateKey()
     {
         if (File.Exists(KeyFile))
-            return ReadKey("store.key");
+            return ReadKey(null);
         EnsureFolder(Directory);
         var key = RandomNumberGenerator.GetBytes(32);
         try
@@ -332,7 +340,7 @@ internal sealed class CertificateStore
         {
             // Another writer created it first: use theirs.
             CryptographicOperations.ZeroMemory(key);
-            return ReadKey("store.key");
+            return ReadKey(null);
         }
     }
 

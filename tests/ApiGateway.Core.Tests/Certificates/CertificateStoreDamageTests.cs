@@ -207,4 +207,24 @@ public sealed class CertificateStoreDamageTests : ServiceTestBase
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Service.CertificateStore.Directory));
     }
+
+    [Fact]
+    public void AStoreKeyOfTheWrongLength_MetWhileWriting_WritesNothing_AndSaysToRestoreTheKey()
+    {
+        Uploaded();
+        var keyFile = Path.Combine(Store.Directory, "store.key");
+        File.WriteAllBytes(keyFile, new byte[31]);
+        var before = ConfigurationBytes();
+        var blobs = Directory.GetFiles(Store.Directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        using var client = NewClient("CN=second");
+
+        var error = Fails(() => Service.AddCertificate("second", CertificateInput.FromCertificate(client)));
+
+        Assert.Equal("CertificateStoreDamaged", error.ErrorId);
+        Assert.Equal($"The store key '{keyFile}' is damaged: it is not 32 bytes long. Nothing was written and the configuration is unchanged. Restore the store folder with its key from a backup.", error.Message);
+        Assert.Equal(keyFile, error.Target);
+        Assert.Equal(before, ConfigurationBytes());
+        Assert.Equal(blobs, Directory.GetFiles(Store.Directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
+        Assert.Equal(31, new FileInfo(keyFile).Length);
+    }
 }
