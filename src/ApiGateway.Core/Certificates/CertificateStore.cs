@@ -313,19 +313,21 @@ internal sealed class CertificateStore
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new GatewayException("CertificateStore", "KeyMissing", GatewayErrorCategory.NotFound,
-                $"The store key '{KeyFile}' is missing, so {(id is null ? "the store" : $"'{id}'")} cannot be decrypted. Restore the store folder with its key, or add the certificate again.",
-                id ?? KeyFile, ex);
+                $"The store key '{KeyFile}' is missing, so no entry of the store can be decrypted. Restore the store folder with its key, or add the certificates again.",
+                KeyFile, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new GatewayException("CertificateStore", "Unreadable", GatewayErrorCategory.ReadError,
-                $"The store key '{KeyFile}' cannot be read: {ex.Message} The gateway and the cmdlets must run as the user that owns the store.", id ?? KeyFile, ex);
+                $"The store key '{KeyFile}' cannot be read: {ex.Message} The gateway and the cmdlets must run as the user that owns the store.", KeyFile, ex);
         }
     }
 
     private byte[] GetOrCreateKey()
     {
-        if (File.Exists(KeyFile))
+        // Path.Exists: a folder (or anything else) named store.key must be reported as unreadable, not met by
+        // CreateNew's bare IOException.
+        if (Path.Exists(KeyFile))
             return ReadKey(null);
         EnsureFolder(Directory);
         var key = RandomNumberGenerator.GetBytes(32);

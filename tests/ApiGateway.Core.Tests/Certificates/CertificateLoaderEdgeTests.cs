@@ -249,4 +249,64 @@ public sealed class CertificateLoaderEdgeTests : IDisposable
         Assert.True(loaded.Leaf.HasPrivateKey);
         Assert.Equal(_leaf.Thumbprint, Assert.Single(loaded.Chain).Thumbprint);
     }
+
+    // A certificate for a public key the test makes itself, signed by the test CA (CertificateRequest signs with the
+    // issuer's key whatever the subject's key algorithm is).
+    private X509Certificate2 Issue(string subject, PublicKey publicKey)
+    {
+        var request = new CertificateRequest(new X500DistinguishedName(subject), publicKey, HashAlgorithmName.SHA256);
+        using var caKey = _ca.GetECDsaPrivateKey()!;
+        return request.Create(_ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), [0x01, 0x23]);
+    }
+
+    [Fact]
+    public void ADsaCertificateWithItsPemKey_Loads()
+    {
+        using var dsa = DSA.Create(2048);
+        using var certificate = Issue("CN=dsa.contoso.example", new PublicKey(dsa));
+        var pem = _temp.Write("dsa.pem", TestCertificates.CertificatePem(certificate) + "\n" + dsa.ExportPkcs8PrivateKeyPem() + "\n");
+
+        using var loaded = CertificateLoader.Load(CertificateInput.Linked(pem));
+
+        Assert.Equal(certificate.Thumbprint, loaded.Leaf.Thumbprint);
+        Assert.True(loaded.Leaf.HasPrivateKey);
+    }
+
+    [Fact]
+    public void AKeyAlgorithmOtherThanEcdsaRsaOrDsa_IsUnsupported_NamingItsOid()
+    {
+        // Ed25519 (RFC 8410: id-Ed25519 1.3.101.112) in the certificate; the gateway's TLS stack cannot present it.
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { OID 1.3.101.112 } (no parameters), BIT STRING (32-byte key) }.
+        byte[] spki = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00, .. new byte[32]];
+        var ed25519 = PublicKey.CreateFromSubjectPublicKeyInfo(spki, out _);
+        using var certificate = Issue("CN=ed25519.contoso.example", ed25519);
+        var pem = _temp.Write("ed25519.pem", TestCertificates.CertificatePem(certificate) + "\n" + ec.ExportPkcs8PrivateKeyPem() + "\n");
+
+        var error = Fails(CertificateInput.Linked(pem));
+
+        Assert.Equal("CertificateUnsupportedKey", error.ErrorId);
+        Assert.Equal(GatewayErrorCategory.NotSupported, error.Category);
+        Assert.Equal($"The certificate in '{pem}' uses a key algorithm (1.3.101.112) the gateway does not support. Use an ECDSA or RSA certificate.", error.Message);
+    }
+
+    [Fact]
+    public void KeylessCertificatesThatNameEachOtherAsIssuer_YieldTheFirst()
+    {
+        // No key, and every certificate issued another (A names B as issuer, B names A): no end entity can be told
+        // apart, so the file's first certificate is the leaf (certbot's fullchain.pem order) rather than an exception.
+        using var keyB = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var keyA = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var now = DateTimeOffset.UtcNow;
+        using var a = new CertificateRequest("CN=Cycle A", keyA, HashAlgorithmName.SHA256)
+            .Create(new X500DistinguishedName("CN=Cycle B"), X509SignatureGenerator.CreateForECDsa(keyB), now.AddDays(-1), now.AddDays(30), [0x0A]);
+        using var b = new CertificateRequest("CN=Cycle B", keyB, HashAlgorithmName.SHA256)
+            .Create(new X500DistinguishedName("CN=Cycle A"), X509SignatureGenerator.CreateForECDsa(keyA), now.AddDays(-1), now.AddDays(30), [0x0B]);
+        var pem = _temp.Write("cycle.pem", TestCertificates.CertificatePem(a) + "\n" + TestCertificates.CertificatePem(b) + "\n");
+
+        using var loaded = CertificateLoader.Load(CertificateInput.Linked(pem));
+
+        Assert.Equal(a.Thumbprint, loaded.Leaf.Thumbprint);
+        Assert.Equal(b.Thumbprint, Assert.Single(loaded.Chain).Thumbprint);
+    }
 }

@@ -227,4 +227,35 @@ public sealed class CertificateStoreDamageTests : ServiceTestBase
         Assert.Equal(blobs, Directory.GetFiles(Store.Directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
         Assert.Equal(31, new FileInfo(keyFile).Length);
     }
+
+    [Fact]
+    public void AStoreKeyThatCannotBeRead_MetWhileWriting_IsUnreadable_NamingTheKeyFile()
+    {
+        Uploaded();
+        var keyFile = Path.Combine(Store.Directory, "store.key");
+        File.Delete(keyFile);
+        Directory.CreateDirectory(keyFile);
+        var before = ConfigurationBytes();
+        using var client = NewClient("CN=second");
+
+        var error = Fails(() => Service.AddCertificate("second", CertificateInput.FromCertificate(client)));
+
+        Assert.Equal("CertificateStoreUnreadable", error.ErrorId);
+        Assert.StartsWith($"The store key '{keyFile}' cannot be read: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(keyFile, error.Target);
+        Assert.Equal(before, ConfigurationBytes());
+    }
+
+    [UnixFact("Unix file modes do not exist on Windows.")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void AStoreFolderLoosenedAfterItsKeyWasMade_IsTightenedByTheNextWrite()
+    {
+        Uploaded();
+        File.SetUnixFileMode(Store.Directory, (UnixFileMode)0b111_101_101);
+        using var client = NewClient("CN=second");
+
+        Service.AddCertificate("second", CertificateInput.FromCertificate(client));
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Store.Directory));
+    }
 }

@@ -127,8 +127,10 @@ public sealed class CertificateStoreTests : IDisposable
 
         var error = Assert.Throws<GatewayException>(() => _service.CertificateStore.LoadCertificate("client", _service.Read().Certificates["client"]));
 
+        var keyFile = Path.Combine(_service.CertificateStore.Directory, "store.key");
         Assert.Equal("CertificateStoreKeyMissing", error.ErrorId);
-        Assert.Contains("store.key", error.Message, StringComparison.Ordinal);
+        Assert.Equal($"The store key '{keyFile}' is missing, so no entry of the store can be decrypted. Restore the store folder with its key, or add the certificates again.", error.Message);
+        Assert.Equal(keyFile, error.Target);
     }
 
     [Fact]
@@ -225,8 +227,24 @@ public sealed class CertificateStoreTests : IDisposable
     [InlineData("ca/01\u0000.cer", false)]
     [InlineData("ca/0G.cer", false)]
     [InlineData("nothing", false)]
+    [InlineData("/AB.bin", false)]
+    [InlineData("certificates/AB", false)]
+    // Up to 128 hex digits (a SHA-512 thumbprint); SHA-1's 40 and SHA-256's 64 fit, one digit more does not.
+    [InlineData("certificates/" + Hex128 + ".bin", true)]
+    [InlineData("certificates/" + Hex128 + "0.bin", false)]
     public void StoreEntryNames_AreHexadecimal_SoAnEditedThumbprintCannotReachOutside(string relative, bool valid) =>
         Assert.Equal(valid, CertificateStore.IsStoreEntryName(relative));
+
+    private const string Hex128 = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
+
+    [Theory]
+    [InlineData("/etc/gateway/client.pem", true)]
+    [InlineData("client.pem", true)]
+    [InlineData("", false)]
+    [InlineData("\u0000client.pem", false)]
+    [InlineData("client\u0000.pem", false)]
+    public void UsablePaths_AreNotEmpty_AndHoldNoNul(string path, bool usable) =>
+        Assert.Equal(usable, CertificateStore.IsUsablePath(path));
 
     // Found by the fuzzer: a NUL in an uploaded certificate's thumbprint reached File.ReadAllBytes (ArgumentException).
     [Theory]

@@ -266,4 +266,14 @@ public sealed class CertificateOperationRuleTests : ServiceTestBase
     [Fact]
     public void ReferenceIndex_OfNoConfiguration_IsAnArgumentError() =>
         Assert.Throws<ArgumentNullException>(() => new ReferenceIndex(null!));
+
+    [Fact]
+    public void Add_ExpiredWithAnId_TheWarningNamesTheId_NotTheCommonName()
+    {
+        using var expired = NewClient("CN=client", notBefore: DateTimeOffset.UtcNow.AddDays(-60), notAfter: DateTimeOffset.UtcNow.AddDays(-1));
+
+        var result = Service.AddCertificate("partner-2025", CertificateInput.FromCertificate(expired));
+
+        Assert.StartsWith("Certificate 'partner-2025' expired on ", Assert.Single(result.Warnings), StringComparison.Ordinal);
+    }
 }
