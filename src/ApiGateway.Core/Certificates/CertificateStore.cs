@@ -62,6 +62,7 @@ internal sealed class CertificateStore
         }
         finally
         {
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(pkcs12);
         }
     }
@@ -86,6 +87,7 @@ internal sealed class CertificateStore
         }
         finally
         {
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(bytes);
         }
         return name;
@@ -123,6 +125,7 @@ internal sealed class CertificateStore
                 {
                     File.Delete(file);
                 }
+                // Stryker disable once all : not reachable in a test: needs an orphan blob its owner cannot delete; the catch only keeps the orphan for the next change
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     // An orphan blob costs nothing and is tried again after the next change.
@@ -151,13 +154,16 @@ internal sealed class CertificateStore
                     var loaded = CertificateLoader.Load(CertificateInput.FromPfxBytes(pkcs12));
                     if (!string.Equals(loaded.Leaf.Thumbprint, entry.Thumbprint, StringComparison.OrdinalIgnoreCase))
                     {
+                        // Stryker disable once all : not reachable: the blob's name is its AES-GCM associated data, so swapped content fails decryption first (tested); defence in depth
                         loaded.Dispose();
+                        // Stryker disable once all : not reachable: the blob's name is its AES-GCM associated data, so swapped content fails decryption first (tested); defence in depth
                         throw Damaged(id, name, "its content does not match the thumbprint in the configuration");
                     }
                     return loaded;
                 }
                 finally
                 {
+                    // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
                     CryptographicOperations.ZeroMemory(pkcs12);
                 }
             }
@@ -191,6 +197,7 @@ internal sealed class CertificateStore
             var certificate = X509CertificateLoader.LoadCertificate(ReadBlob(name, id));
             if (!string.Equals(certificate.Thumbprint, entry.Thumbprint, StringComparison.OrdinalIgnoreCase))
             {
+                // Stryker disable once Statement : resource release; no behaviour observes it
                 certificate.Dispose();
                 throw Damaged(id, name, "its content does not match the thumbprint in the configuration");
             }
@@ -218,7 +225,9 @@ internal sealed class CertificateStore
         }
         finally
         {
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(bytes);
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             Array.Clear(chars);
         }
     }
@@ -265,6 +274,7 @@ internal sealed class CertificateStore
         }
         finally
         {
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(key);
         }
     }
@@ -289,6 +299,7 @@ internal sealed class CertificateStore
         }
         finally
         {
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(key);
         }
     }
@@ -335,12 +346,14 @@ internal sealed class CertificateStore
         {
             using var stream = new FileStream(KeyFile, CreateOptions(System.IO.FileMode.CreateNew));
             stream.Write(key);
+            // Stryker disable once all : durability across a power loss (fsync); not observable in a test
             stream.Flush(flushToDisk: true);
             return key;
         }
         catch (IOException) when (File.Exists(KeyFile))
         {
             // Another writer created it first: use theirs.
+            // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(key);
             return ReadKey(null);
         }
@@ -354,6 +367,7 @@ internal sealed class CertificateStore
         EnsureFolder(folder);
         try
         {
+            // Stryker disable once Conditional : platform: Windows has no Unix file mode; on Linux the mode is always 0600 (tested)
             AtomicFile.Write(path, content, OperatingSystem.IsWindows() ? null : FileMode600);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -374,6 +388,7 @@ internal sealed class CertificateStore
     /// <summary>Creates a folder owner-only, and takes away group and other access from one that exists.</summary>
     private static void EnsureFolder(string folder)
     {
+        // Stryker disable once all : platform: the Windows branch (ACLs instead of modes), tested only there
         if (OperatingSystem.IsWindows())
         {
             System.IO.Directory.CreateDirectory(folder);
@@ -381,6 +396,7 @@ internal sealed class CertificateStore
         }
         if (!System.IO.Directory.Exists(folder))
             System.IO.Directory.CreateDirectory(folder, FolderMode);
+        // Stryker disable once Bitwise : equivalent: with | the folder is set to 0700 every time, which is the same end state
         if ((File.GetUnixFileMode(folder) & ~FolderMode) != 0)
             File.SetUnixFileMode(folder, FolderMode);
     }
