@@ -17,7 +17,7 @@ public sealed class ExpressionSafetyRuleTests
     // Entries of the allow-list that nothing else uses: each must compile on its own.
     [Theory]
     [InlineData("((IDisposable)new List<int>().GetEnumerator()) != null", false)] // System.IDisposable
-    [InlineData("ValueTuple.Create(1).Item1 == 1", false)] // the ValueTuple family (ValueTuple`1 is not a C# tuple)
+    [InlineData("new ValueTuple<int, int, int, int, int, int, int, int>(1, 2, 3, 4, 5, 6, 7, 8).Rest == 8", false)] // the ValueTuple family: one whose Rest is no tuple is not a C# tuple
     [InlineData("new System.Runtime.CompilerServices.DefaultInterpolatedStringHandler(0, 0).ToStringAndClear() == \"\"", false)]
     [InlineData("new X509Certificate2Collection() != null", false)] // a constructor without a fileName parameter
     [InlineData("new X509Certificate2Collection().ExportCertificatePems().Length >= 0", false)] // public certificates, no keys
@@ -50,11 +50,8 @@ public sealed class ExpressionSafetyRuleTests
     [InlineData("int x = 1; var r = __makeref(x); return true;", true, 19, "__arglist or __makeref (System.TypedReference)", null)]
     [InlineData("Func<System.Threading.Tasks.Task> f = async () => await default(System.Threading.Tasks.Task); return true;", true, 50, "await (System.Threading.Tasks)", null)]
     [InlineData("AppDomain.CurrentDomain.ProcessExit += (s, e) => { }; return true;", true, 0, "the event System.AppDomain.ProcessExit", null)]
-    // A call that does not bind is checked by its candidate: the refusal names System.Type, not only the compile error.
-    [InlineData("\"x\".GetType(1) != null", false, 0, "System.Type", null)]
     // The type of an expression, also when it is converted (typeof(...) passed as object).
     [InlineData("object.Equals(typeof(string), null) == false", false, 14, "System.Type", null)]
-    [InlineData("nameof(System.IO.File) == \"File\"", false, 7, "System.IO.File", null)]
     // Declarations: a local function by its signature, where it starts.
     [InlineData("static System.IO.FileInfo F() => null; return F() == null;", true, 0, "System.IO.FileInfo", null)]
     // foreach: the loop variable, the enumerator GetEnumerator returns and the element type, each at 'foreach'.
@@ -65,14 +62,11 @@ public sealed class ExpressionSafetyRuleTests
     [InlineData("Convert.ChangeType(1, null) != null", false, 0, "System.Type", null)]
     [InlineData("Enum.GetNames<System.IO.FileAccess>().Length > 0", false, 0, "System.IO.FileAccess", null)]
     [InlineData("Encoding.UTF8 is { EncoderFallback: not null }", false, 19, "System.Text.EncoderFallback", null)]
-    // Composite types: array elements, tuple elements, anonymous type properties, type arguments.
+    // Composite types: array elements, tuple elements, type arguments.
     [InlineData("new System.IO.FileInfo[0].Length == 0", false, 0, "System.IO.FileInfo", null)]
     [InlineData("Encoding.GetEncodings().Length > 0", false, 0, "System.Text.EncodingInfo", null)]
     [InlineData("(1, typeof(int)).Item1 == 1", false, 0, "System.Type", null)]
-    [InlineData("object.Equals(new { F = typeof(int) }, null)", false, 14, "System.Type", null)]
     [InlineData("new List<System.IO.FileInfo>().Count == 0", false, 0, "System.IO.FileInfo", null)]
-    // A type from metadata is never taken for the expression's own (nint is System.IntPtr, which is not listed).
-    [InlineData("(nint)1 == 1", false, 0, "nint", null)]
     public void Refusal_NamesTheUse_WithItsReason_WhereItStarts(string code, bool block, int column, string what, string? why)
     {
         var result = Compile(code, block: block);
