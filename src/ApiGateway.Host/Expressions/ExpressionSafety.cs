@@ -48,6 +48,8 @@ internal static class TypeAllowList
         "System.Tuple", "System.ValueTuple", "System.Action", "System.Predicate`1", "System.Comparison`1", "System.Converter`2",
         "System.Collections.IEnumerable", "System.Collections.IEnumerator", "System.Collections.IComparer", "System.Collections.IEqualityComparer",
         "System.Collections.ICollection", "System.Collections.IList", "System.Collections.IDictionary", "System.Collections.IStructuralEquatable",
+        // foreach over a string (String.GetEnumerator), and Count of X509CertificateCollection (inherited from CollectionBase).
+        "System.CharEnumerator", "System.Collections.CollectionBase",
         "System.Text.StringBuilder", "System.Text.Encoding", "System.Text.UTF8Encoding", "System.Text.ASCIIEncoding",
         "System.Text.UnicodeEncoding", "System.Text.UTF32Encoding", "System.Text.NormalizationForm", "System.Text.Rune",
         "System.Text.CompositeFormat",

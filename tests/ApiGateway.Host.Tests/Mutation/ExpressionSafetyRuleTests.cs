@@ -22,6 +22,8 @@ public sealed class ExpressionSafetyRuleTests
     [InlineData("new X509Certificate2Collection() != null", false)] // a constructor without a fileName parameter
     [InlineData("new X509Certificate2Collection().ExportCertificatePems().Length >= 0", false)] // public certificates, no keys
     [InlineData("var sb = new StringBuilder(\"ab\"); sb.Length = 1; return sb.ToString() == \"a\";", true)] // an instance property, not shared state
+    [InlineData("var n = 0; foreach (var c in \"ab\") { n += c == 'a' ? 1 : 0; } return n == 1;", true)] // a string's characters (System.CharEnumerator)
+    [InlineData("context.Request.Certificate == null || new X509Certificate2Collection(context.Request.Certificate).Count == 1", false)] // Count, from CollectionBase
     public void AllowedEntries_Compile(string code, bool block)
     {
         var result = Compile(code, block: block);
