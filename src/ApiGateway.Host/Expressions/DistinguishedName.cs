@@ -109,7 +109,7 @@ internal static class DistinguishedName
             _ when Is(type, "2.5.4.6") || Is(type, "COUNTRYNAME") => "C",
             _ when Is(type, "2.5.4.7") || Is(type, "LOCALITYNAME") => "L",
             _ when Is(type, "2.5.4.8") || Is(type, "ST") || Is(type, "STATEORPROVINCENAME") => "S",
-            _ when Is(type, "2.5.4.9") => "STREET",
+            _ when Is(type, "2.5.4.9") || Is(type, "STREETADDRESS") => "STREET",
             _ when Is(type, "1.2.840.113549.1.9.1") || Is(type, "EMAILADDRESS") || Is(type, "EMAIL") => "E",
             _ when Is(type, "0.9.2342.19200300.100.1.25") || Is(type, "DOMAINCOMPONENT") => "DC",
             _ when Is(type, "0.9.2342.19200300.100.1.1") || Is(type, "USERID") => "UID",
@@ -253,7 +253,10 @@ internal static class DistinguishedName
                     var c = _text[_position];
                     if (c == '\\')
                     {
-                        _position = Math.Min(_position + 2, _text.Length);
+                        // A backslash escapes the character after it; one at the end escapes nothing (not a DN).
+                        if (_position + 1 >= _text.Length)
+                            return Fail();
+                        _position += 2;
                         end = _position;
                         continue;
                     }
@@ -272,6 +275,9 @@ internal static class DistinguishedName
                     return Fail();
                 JoinedWithNext = _text[_position] == '+';
                 _position++;
+                // A separator with nothing after it (the text is trimmed) ends in an empty RDN: not a DN (RFC 4514 2.1).
+                if (_position >= _text.Length)
+                    return Fail();
             }
             return true;
         }
