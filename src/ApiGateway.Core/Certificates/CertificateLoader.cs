@@ -275,6 +275,7 @@ internal static class CertificateLoader
             return Split(collection);
         }
         catch (CryptographicException ex)
+        // Stryker disable once Block : platform: Windows' non-exportable key (see the throw below)
         {
             // Stryker disable once all : platform: keys loaded on Linux are always exportable; this is Windows' non-exportable key (tested only there)
             throw new GatewayException("Certificate", "KeyNotExportable", GatewayErrorCategory.SecurityError,
@@ -305,6 +306,7 @@ internal static class CertificateLoader
                 return new LoadedCertificate(leaf, []);
             }
             finally
+            // Stryker disable once Block : resource release of store duplicates; no behaviour observes it
             {
                 foreach (var extra in found)
                     // Stryker disable once Statement : resource release of store duplicates; no behaviour observes it
@@ -317,6 +319,7 @@ internal static class CertificateLoader
                 $"The certificate store {where} cannot be opened on this machine: {ex.Message}", where, ex);
         }
         catch (PlatformNotSupportedException ex)
+        // Stryker disable once Block : platform: other platforms' answer (see the throw below)
         {
             // Stryker disable once all : platform: on Linux an unusable store throws CryptographicException (tested); this is other platforms' answer
             throw new GatewayException("Certificate", "StoreUnavailable", GatewayErrorCategory.NotSupported,

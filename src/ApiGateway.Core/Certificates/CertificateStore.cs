@@ -61,6 +61,7 @@ internal sealed class CertificateStore
             WriteFile(name, Encrypt(pkcs12, name));
         }
         finally
+        // Stryker disable once Block : the finally only wipes secret bytes (memory hygiene); no behaviour observes it
         {
             // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(pkcs12);
@@ -86,6 +87,7 @@ internal sealed class CertificateStore
             WriteFile(blob, Encrypt(bytes, blob));
         }
         finally
+        // Stryker disable once Block : the finally only wipes secret bytes (memory hygiene); no behaviour observes it
         {
             // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(bytes);
@@ -224,6 +226,7 @@ internal sealed class CertificateStore
             return Secrets.ToSecureString(chars);
         }
         finally
+        // Stryker disable once Block : the finally only wipes secret bytes (memory hygiene); no behaviour observes it
         {
             // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(bytes);
@@ -273,6 +276,7 @@ internal sealed class CertificateStore
             return output;
         }
         finally
+        // Stryker disable once Block : the finally only wipes secret bytes (memory hygiene); no behaviour observes it
         {
             // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(key);
@@ -298,6 +302,7 @@ internal sealed class CertificateStore
                 id, ex);
         }
         finally
+        // Stryker disable once Block : the finally only wipes secret bytes (memory hygiene); no behaviour observes it
         {
             // Stryker disable once Statement : memory hygiene (wiping key, password or PKCS#12 bytes after use); no behaviour observes it
             CryptographicOperations.ZeroMemory(key);
@@ -350,6 +355,7 @@ internal sealed class CertificateStore
             stream.Flush(flushToDisk: true);
             return key;
         }
+        // Stryker disable once all : a race between two processes creating the store at the same instant; not reproduced deterministically
         catch (IOException) when (File.Exists(KeyFile))
         {
             // Another writer created it first: use theirs.
