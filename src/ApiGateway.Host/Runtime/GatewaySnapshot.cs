@@ -26,6 +26,9 @@ internal sealed class GatewayServices : IDisposable
         Crls = new CrlStores(loggerFactory.CreateLogger("ApiGateway.Revocation"));
     }
 
+    /// <summary>The clock of the certificate validity checks (validate-client-certificate); tests set their own.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>The CRL files of the configured CRL folder, kept across reloads that keep the folder.</summary>
     public CrlStores Crls { get; }
 

@@ -16,15 +16,16 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly GatewayServices _services;
     private GatewaySnapshot? _snapshot;
 
-    private PipelineHarness()
+    private PipelineHarness(TimeProvider? time)
     {
         // What the pipeline logs lands in the gateway's collector (Gateway.Logs), as in a served request.
-        _services = TestServices.Create(Gateway.Logs.CreateFactory());
+        _services = TestServices.Create(Gateway.Logs.CreateFactory(), time);
     }
 
     public TestGateway Gateway { get; } = TestGateway.Create();
 
-    public static PipelineHarness Create() => new();
+    /// <summary>A harness whose certificate checks read <paramref name="time"/> (the system clock when null).</summary>
+    public static PipelineHarness Create(TimeProvider? time = null) => new(time);
 
     /// <summary>The snapshot of the configuration as it is now (built on first use).</summary>
     public GatewaySnapshot Snapshot

@@ -68,13 +68,18 @@ internal sealed class ValidateClientCertificateStep : Step
 
         if (_policy.ValidateNotBefore || _policy.ValidateNotAfter)
         {
-            var now = DateTime.Now;
+            // In UTC: NotBefore and NotAfter are local times, and two local times compare by their ticks alone, so in
+            // the hour a clock goes back an expired certificate would pass for up to an hour. Both bounds are
+            // inclusive (RFC 5280 4.1.2.5: valid from notBefore through notAfter).
+            var now = (context.State.Snapshot?.Services.Time ?? TimeProvider.System).GetUtcNow().UtcDateTime;
+            var notBefore = certificate.NotBefore.ToUniversalTime();
+            var notAfter = certificate.NotAfter.ToUniversalTime();
             refusal = ClientCertificateRefusal.NotYetValid;
-            if (_policy.ValidateNotBefore && now < certificate.NotBefore)
-                return "it is not valid before " + certificate.NotBefore.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+            if (_policy.ValidateNotBefore && now < notBefore)
+                return "it is not valid before " + notBefore.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
             refusal = ClientCertificateRefusal.Expired;
-            if (_policy.ValidateNotAfter && now > certificate.NotAfter)
-                return "it expired on " + certificate.NotAfter.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+            if (_policy.ValidateNotAfter && now > notAfter)
+                return "it expired on " + notAfter.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
         }
         var verification = context.State.VerificationOf(certificate);
         var system = false;
