@@ -257,11 +257,14 @@ public sealed class RevocationCacheRuleTests : IDisposable
         }
     }
 
-    /// <summary>Distinct certificates, cheaply: one key, no private key attached.</summary>
+    /// <summary>
+    /// Distinct certificates, cheaply: one key and a fixed signature (the cache keys by thumbprint and never checks a
+    /// signature; the chain build is the test's function), no private key attached.
+    /// </summary>
     private static List<X509Certificate2> Many(int count)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var generator = X509SignatureGenerator.CreateForECDsa(key);
+        var generator = new FixedSignature(X509SignatureGenerator.CreateForECDsa(key));
         var from = DateTimeOffset.UtcNow.AddDays(-1);
         var to = DateTimeOffset.UtcNow.AddDays(1);
         var certificates = new List<X509Certificate2>(count);
@@ -272,6 +275,17 @@ public sealed class RevocationCacheRuleTests : IDisposable
             certificates.Add(request.Create(name, generator, from, to, BitConverter.GetBytes(i + 1)));
         }
         return certificates;
+    }
+
+    private sealed class FixedSignature(X509SignatureGenerator inner) : X509SignatureGenerator
+    {
+        private static readonly byte[] Signature = [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
+
+        public override byte[] GetSignatureAlgorithmIdentifier(HashAlgorithmName hashAlgorithm) => inner.GetSignatureAlgorithmIdentifier(hashAlgorithm);
+
+        public override byte[] SignData(byte[] data, HashAlgorithmName hashAlgorithm) => Signature;
+
+        protected override PublicKey BuildPublicKey() => inner.PublicKey;
     }
 
     /// <summary>A caller's context that runs nothing posted to it until told: what resumes on it is seen, and would wait.</summary>
