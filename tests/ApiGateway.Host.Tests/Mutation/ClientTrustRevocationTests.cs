@@ -163,6 +163,21 @@ public sealed class ClientTrustRevocationTests : IDisposable
         Assert.Equal(1, server.Requests);
     }
 
+    [Theory]
+    [InlineData(X509RevocationMode.NoCheck)]
+    [InlineData(X509RevocationMode.Offline)]
+    public async Task Build_WithoutOnlineRevocation_DownloadsNoMissingIssuer(X509RevocationMode mode)
+    {
+        // The certificate names where its issuer (not uploaded) can be downloaded: only an online check may go there.
+        await using var server = LoopbackCrlServer.Start();
+        using var client = server.IssueWithCaIssuers(_intermediate, "CN=aia");
+        server.PublishIssuer(_intermediate);
+        var trust = new ClientTrust([Public(_root)], []);
+
+        Assert.Equal(X509ChainStatusFlags.PartialChain, trust.Build(client, null, systemTrust: false, mode) & ~CertificateVerification.RevocationFlags);
+        Assert.Equal(0, server.Requests);
+    }
+
     [Fact]
     public async Task Online_WhenTheFilesDoNotKnowButALocallyCachedCrlSaysGood_ItIsGood_WithNoProblemToTell()
     {

@@ -52,6 +52,9 @@ internal sealed class LoopbackCrlServer : IAsyncDisposable
         Volatile.Write(ref _crl, builder.Build(ca, 1, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256, thisUpdate: DateTimeOffset.UtcNow.AddMinutes(-1)));
     }
 
+    /// <summary>Answers with <paramref name="issuer"/>'s certificate instead (an authorityInfoAccess caIssuers URL).</summary>
+    public void PublishIssuer(X509Certificate2 issuer) => Volatile.Write(ref _crl, issuer.RawData);
+
     /// <summary>Lets the held answers go.</summary>
     public void Release() => _open.TrySetResult();
 
@@ -63,6 +66,22 @@ internal sealed class LoopbackCrlServer : IAsyncDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
         request.CertificateExtensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension([Url]));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = RandomNumberGenerator.GetBytes(12);
+        serial[0] &= 0x7f;
+        using var caKey = ca.GetECDsaPrivateKey()!;
+        using var signed = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
+        return signed.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>A client certificate issued by <paramref name="ca"/> whose authorityInfoAccess names this server as where its issuer is.</summary>
+    public X509Certificate2 IssueWithCaIssuers(X509Certificate2 ca, string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(null, [Url]));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
         var serial = RandomNumberGenerator.GetBytes(12);
         serial[0] &= 0x7f;
