@@ -307,7 +307,10 @@ internal sealed class CertificateVerification
         IsTrusted(ignoreTime: true, out var system, out _);
         if (_trust.Revocation.TryGet(_certificate, _extra, system, out var flags))
         {
-            Volatile.Write(ref _revocation, (int)flags);
+            // With CRL files RevocationStatus asks them on every request: their answer kept for the connection would
+            // outlive a CRL that goes stale or leaves the folder.
+            if (_trust.Crls is null)
+                Volatile.Write(ref _revocation, (int)flags);
             return;
         }
         Volatile.Write(ref _revocation, (int)await _trust.Revocation.FetchAsync(_certificate, _extra, system).ConfigureAwait(false));
