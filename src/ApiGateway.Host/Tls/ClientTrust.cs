@@ -205,6 +205,19 @@ internal sealed class CertificateVerification
     /// <summary>The flags that mean the revocation status is not known to be good.</summary>
     public const X509ChainStatusFlags RevocationFlags = X509ChainStatusFlags.Revoked | X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
 
+    /// <summary>
+    /// The revocation answer of a chain built with revocation checking. A chain that stops short of a root
+    /// (PartialChain) leaves the certificate's revocation unchecked — its issuer, whose CRL would answer, is unknown
+    /// (RFC 5280 6.3) — yet .NET on Linux then reports no revocation flag at all: that is "unknown", not "good".
+    /// </summary>
+    public static X509ChainStatusFlags RevocationOf(X509ChainStatusFlags chainStatus)
+    {
+        var flags = chainStatus & RevocationFlags;
+        if ((chainStatus & X509ChainStatusFlags.PartialChain) != 0 && (flags & X509ChainStatusFlags.Revoked) == 0)
+            flags |= X509ChainStatusFlags.RevocationStatusUnknown;
+        return flags;
+    }
+
     private const int Unknown = -1;
 
     private readonly ClientTrust _trust;

@@ -105,7 +105,7 @@ internal sealed class RevocationCache
             problem = "revocation mode Offline has no CRL folder";
             return true;
         }
-        flags = _build(certificate, extra, system, X509RevocationMode.Offline) & CertificateVerification.RevocationFlags;
+        flags = CertificateVerification.RevocationOf(_build(certificate, extra, system, X509RevocationMode.Offline));
         if (IsConclusive(flags))
         {
             Remember(key, flags, ConclusiveLifetime, generation, null);
@@ -147,7 +147,7 @@ internal sealed class RevocationCache
                 Interlocked.Increment(ref _onlineFetches);
                 // X509Chain.Build with online revocation blocks its thread for up to UrlRetrievalTimeout: its own
                 // thread, so neither the request threads nor the thread pool's workers wait on a CRL server.
-                var flags = await Task.Factory.StartNew(() => _build(certificate, extra, key.System, X509RevocationMode.Online) & CertificateVerification.RevocationFlags,
+                var flags = await Task.Factory.StartNew(() => CertificateVerification.RevocationOf(_build(certificate, extra, key.System, X509RevocationMode.Online)),
                     CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
                 Remember(key, flags, IsConclusive(flags) ? ConclusiveLifetime : UnknownLifetime, _generation(), null);
                 fetch.TrySetResult(flags);
