@@ -63,6 +63,18 @@ public sealed class PolicyContextRequestTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Response_IsTheRequestsOwnResponse()
+    {
+        // context.Response.StatusCode in outbound expressions is the status the client will get (APIM's IResponse).
+        var http = PipelineHarness.NewRequest("/orders/1");
+        http.Response.StatusCode = 418;
+
+        var context = Begin(http, null);
+
+        Assert.Equal(418, context.Response.StatusCode);
+    }
+
+    [Fact]
     public void Certificate_OfTheHandshake_IsThereEvenWhenTheConnectionFeatureHasNone()
     {
         using var presented = TestCertificates.Create("CN=client");
