@@ -44,6 +44,7 @@ public sealed class PartialChainRevocationTests : IAsyncLifetime
     [Theory]
     [InlineData(X509ChainStatusFlags.PartialChain, X509ChainStatusFlags.RevocationStatusUnknown)]
     [InlineData(X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.Revoked, X509ChainStatusFlags.Revoked)]
+    [InlineData(X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.RevocationStatusUnknown, X509ChainStatusFlags.RevocationStatusUnknown)]
     [InlineData(X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.OfflineRevocation, X509ChainStatusFlags.OfflineRevocation | X509ChainStatusFlags.RevocationStatusUnknown)]
     [InlineData(X509ChainStatusFlags.NoError, X509ChainStatusFlags.NoError)]
     [InlineData(X509ChainStatusFlags.UntrustedRoot, X509ChainStatusFlags.NoError)] // a complete chain: its CRLs answered
