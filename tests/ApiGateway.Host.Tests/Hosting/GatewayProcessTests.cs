@@ -276,7 +276,8 @@ public sealed class GatewayProcessTests
         gateway.AddApi("hello", "hello", policy: MockPolicy);
         var revision = gateway.Service.Read().Revision;
         var log = gateway.Folder.File("gateway.out");
-        using var process = StartHost(["run", "--config", gateway.ConfigurationPath, "--log-file", log]);
+        // Debug: the watcher's own lines (change detected, a build superseded) are in the log a timeout shows.
+        using var process = StartHost(["run", "--config", gateway.ConfigurationPath, "--log-file", log, "--log-level", "Debug"]);
         try
         {
             var state = await WaitForStateFileAsync(gateway.ConfigurationPath, process);
@@ -284,7 +285,7 @@ public sealed class GatewayProcessTests
 
             // Unchanged: SIGHUP still reads the configuration again (nginx's convention), and the gateway serves on.
             Signal("HUP", process.Id);
-            await WaitForAsync(() => CountLines(log, $"Serving revision {revision} ") == 2, "a second load of the unchanged revision");
+            await WaitForAsync(() => CountLines(log, $"Serving revision {revision} ") == 2, "a second load of the unchanged revision", log);
             Assert.False(process.HasExited, "SIGHUP must not end the gateway (it used to exit with 129).");
             Assert.Contains("Reload requested (SIGHUP)", File.ReadAllText(log), StringComparison.Ordinal);
             Assert.Equal("hello from the child", (await gateway.SendAsync("/hello")).Body);
@@ -368,13 +369,17 @@ public sealed class GatewayProcessTests
 
     // A reload in the child builds the snapshot again (Roslyn included): on a loaded 2-core CI machine that has taken
     // more than 15 s, so the bound is generous; a gateway that never reloads still fails within a minute.
-    private static async Task WaitForAsync(Func<bool> condition, string what)
+    private static async Task WaitForAsync(Func<bool> condition, string what, string? log = null)
     {
         var limit = DateTime.UtcNow.AddSeconds(60);
         while (!condition())
         {
             if (DateTime.UtcNow > limit)
-                throw new TimeoutException($"Waited 60 s for {what}.");
+            {
+                // The child's log says how far the reload got (two CI runs under load timed out here; alone it passes).
+                var tail = log is not null && File.Exists(log) ? Environment.NewLine + "The gateway's log:" + Environment.NewLine + File.ReadAllText(log) : string.Empty;
+                throw new TimeoutException($"Waited 60 s for {what}.{tail}");
+            }
             await Task.Delay(50);
         }
     }
