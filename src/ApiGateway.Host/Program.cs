@@ -394,7 +394,28 @@ namespace ApiGateway.Host
             if (!OperatingSystem.IsWindows())
             {
                 _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Stop(c, "SIGQUIT")));
+                // Started with SIGHUP ignored (nohup, or a parent that ignores it: the disposition is inherited), the
+                // kernel drops the signal before .NET's handler sees it and `kill -HUP` would do nothing. `run` means
+                // SIGHUP = reload (nginx's convention, which also resets its handlers), so take the default back first.
+                RestoreDefault(SigHup);
                 _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, Reload));
+            }
+        }
+
+        private const int SigHup = 1; // the same number on Linux and macOS
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "signal")]
+        private static extern nint SetSignalHandler(int signal, nint handler);
+
+        private static void RestoreDefault(int signal)
+        {
+            try
+            {
+                SetSignalHandler(signal, 0); // SIG_DFL
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No libc by that name: keep the inherited disposition.
             }
         }
 

@@ -311,6 +311,43 @@ public sealed class GatewayProcessTests
         }
     }
 
+    [UnixFact("SIGHUP is a Unix signal.")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Run_StartedWithSighupIgnored_AsUnderNohup_StillReloadsOnSighup()
+    {
+        // nohup (or any parent that ignores SIGHUP) hands the ignored disposition down through exec: the kernel then
+        // drops the signal, and the gateway must take SIGHUP back to reload (all three CI runs of one stop, started
+        // under nohup, lost the reload this way).
+        await using var gateway = TestGateway.Create();
+        gateway.AddApi("hello", "hello", policy: MockPolicy);
+        var revision = gateway.Service.Read().Revision;
+        var log = gateway.Folder.File("gateway.out");
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        string[] arguments = ["-c", "trap '' HUP; exec \"$0\" \"$@\"", DotnetLocator.Find(HostProcess.HostPath, null), HostProcess.HostPath,
+            "run", "--config", gateway.ConfigurationPath, "--log-file", log];
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        try
+        {
+            await WaitForStateFileAsync(gateway.ConfigurationPath, process);
+
+            Signal("HUP", process.Id);
+
+            await WaitForAsync(() => CountLines(log, $"Serving revision {revision} ") == 2, "the reload SIGHUP asks for", log);
+            Assert.False(process.HasExited);
+            Signal("TERM", process.Id);
+            Assert.True(process.WaitForExit(30_000));
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+    }
+
     [UnixFact("sd_notify is a Unix datagram socket.")]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Run_UnderSystemd_NotifiesReadyOnceServing_AndStoppingOnSigterm()
