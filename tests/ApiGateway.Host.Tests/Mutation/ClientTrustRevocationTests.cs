@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ApiGateway.Core.Tests.Support;
+using ApiGateway.Host.Tests.Support;
 using ApiGateway.Host.Tls;
 using Microsoft.Extensions.Logging.Abstractions;
 using RevocationMode = ApiGateway.Core.Configuration.RevocationMode;

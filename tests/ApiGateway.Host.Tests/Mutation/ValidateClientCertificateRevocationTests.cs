@@ -1,8 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using ApiGateway.Core.Certificates;
 using ApiGateway.Core.Configuration;
 using ApiGateway.Core.Tests.Support;
@@ -94,95 +91,31 @@ public sealed class ValidateClientCertificateRevocationTests : IAsyncLifetime
 /// CRL distribution point (a one-file HTTP server on loopback here, answering at once), and a certificate it lists is
 /// refused as revoked. No CRL file vouched, so there is no file to name.
 /// </summary>
-public sealed class ValidateClientCertificateOnlineRevocationTests : IAsyncLifetime, IDisposable
+public sealed class ValidateClientCertificateOnlineRevocationTests : IAsyncLifetime
 {
     private readonly PipelineHarness _harness = PipelineHarness.Create();
     private readonly X509Certificate2 _ca = TestCertificates.CreateCa($"CN=Online Revocation CA {Guid.NewGuid():N}, O=Contoso");
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private byte[] _crl = [];
-    private Task _server = Task.CompletedTask;
+    private readonly LoopbackCrlServer _crls = LoopbackCrlServer.Start();
 
     public Task InitializeAsync()
     {
         _harness.Gateway.Service.AddCaCertificate("online-ca", CertificateInput.FromCertificate(X509CertificateLoader.LoadCertificate(_ca.RawData)));
         _harness.AddApi("online", ValidateClientCertificateRevocationTests.Policy("""validate-not-before="false" validate-not-after="false" validate-trust="false" """));
-        _listener.Start();
-        _server = Task.Run(ServeAsync);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        _listener.Stop();
-        await _server;
+        await _crls.DisposeAsync();
         _ca.Dispose();
         await _harness.DisposeAsync();
-    }
-
-    public void Dispose() => _listener.Dispose();
-
-    /// <summary>Answers every GET with the CRL.</summary>
-    private async Task ServeAsync()
-    {
-        while (true)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync();
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-            using (client)
-            {
-                try
-                {
-                    var stream = client.GetStream();
-                    var buffer = new byte[4096];
-                    var read = 0;
-                    while (read < buffer.Length && !Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
-                    {
-                        var n = await stream.ReadAsync(buffer.AsMemory(read));
-                        if (n == 0)
-                            break;
-                        read += n;
-                    }
-                    var crl = Volatile.Read(ref _crl);
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {crl.Length}\r\nConnection: close\r\n\r\n"));
-                    await stream.WriteAsync(crl);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-    }
-
-    /// <summary>A client certificate of the test CA whose CRL distribution point is the loopback server.</summary>
-    private X509Certificate2 Issue(string subject)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
-        request.CertificateExtensions.Add(CertificateRevocationListBuilder.BuildCrlDistributionPointExtension(
-            [$"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/crl-{Guid.NewGuid():N}.crl"]));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(_ca, true, false));
-        var serial = RandomNumberGenerator.GetBytes(12);
-        serial[0] &= 0x7f;
-        using var caKey = _ca.GetECDsaPrivateKey()!;
-        return request.Create(_ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
     }
 
     [Fact]
     public async Task ListedInTheFetchedCrl_IsRefusedAsRevoked()
     {
-        using var revoked = Issue("CN=revoked-online, O=Contoso");
-        var builder = new CertificateRevocationListBuilder();
-        builder.AddEntry(revoked, DateTimeOffset.UtcNow.AddMinutes(-10), X509RevocationReason.KeyCompromise);
-        Volatile.Write(ref _crl, builder.Build(_ca, 1, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256, thisUpdate: DateTimeOffset.UtcNow.AddMinutes(-5)));
+        using var revoked = _crls.Issue(_ca, "CN=revoked-online, O=Contoso");
+        _crls.Publish(_ca, revoked);
         // As the request handler does before the pipeline of a policy that checks revocation.
         await _harness.Snapshot.ClientTrust.VerificationOf(revoked).PrefetchRevocationAsync();
 

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
-namespace ApiGateway.Host.Tests.Mutation;
+namespace ApiGateway.Host.Tests.Support;
 
 /// <summary>
 /// A CRL distribution point on loopback for the revocation tests that call <see cref="ApiGateway.Host.Tls.ClientTrust"/>
