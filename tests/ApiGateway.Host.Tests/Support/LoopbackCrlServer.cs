@@ -17,25 +17,34 @@ internal sealed class LoopbackCrlServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _loop;
+    private readonly TimeSpan _answerDelay;
     private byte[] _crl = [];
     private int _requests;
+    private long _firstAnsweredTicks;
 
-    private LoopbackCrlServer(TcpListener listener, bool held)
+    private LoopbackCrlServer(TcpListener listener, bool held, TimeSpan answerDelay)
     {
         _listener = listener;
+        _answerDelay = answerDelay;
         if (!held)
             _open.SetResult();
         Url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/ca-{Guid.NewGuid():N}.crl";
         _loop = Task.Run(AcceptAsync);
     }
 
-    /// <summary>Starts listening; <paramref name="held"/>: answers wait for <see cref="Release"/>.</summary>
-    public static LoopbackCrlServer Start(bool held = false)
+    /// <summary>
+    /// Starts listening; <paramref name="held"/>: answers wait for <see cref="Release"/>; <paramref name="answerDelay"/>:
+    /// each answer comes that long after its request (a slow CRL server).
+    /// </summary>
+    public static LoopbackCrlServer Start(bool held = false, TimeSpan answerDelay = default)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        return new LoopbackCrlServer(listener, held);
+        return new LoopbackCrlServer(listener, held, answerDelay);
     }
+
+    /// <summary>When the first answer was sent (UTC; DateTime.MinValue before).</summary>
+    public DateTime FirstAnsweredAt => new(Interlocked.Read(ref _firstAnsweredTicks), DateTimeKind.Utc);
 
     /// <summary>The CRL distribution point to put in certificates.</summary>
     public string Url { get; }
@@ -125,6 +134,9 @@ internal sealed class LoopbackCrlServer : IAsyncDisposable
                 }
                 Interlocked.Increment(ref _requests);
                 await _open.Task.WaitAsync(_stop.Token);
+                if (_answerDelay > TimeSpan.Zero)
+                    await Task.Delay(_answerDelay, _stop.Token);
+                Interlocked.CompareExchange(ref _firstAnsweredTicks, DateTime.UtcNow.Ticks, 0);
                 var crl = Volatile.Read(ref _crl);
                 var header = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {crl.Length}\r\nConnection: close\r\n\r\n");
                 await stream.WriteAsync(header, _stop.Token);

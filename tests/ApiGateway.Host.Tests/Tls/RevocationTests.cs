@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using ApiGateway.Host.Tests.Support;
 
 namespace ApiGateway.Host.Tests.Tls;
@@ -46,7 +43,7 @@ public sealed class RevocationTests
     public async Task ASlowCrlServer_DelaysOnlyTheRequestsThatNeedIt_OneFetchPerCertificate_AndARevokedCertificateIsRefused()
     {
         await using var gateway = TestGateway.Create();
-        await using var crl = await SlowCrlServer.StartAsync(TimeSpan.FromSeconds(2.5));
+        await using var crl = LoopbackCrlServer.Start(answerDelay: TimeSpan.FromSeconds(2.5));
         using var good = Issue(gateway.Ca, "CN=good", crl.Url);
         using var revoked = Issue(gateway.Ca, "CN=revoked", crl.Url);
         crl.Publish(gateway.Ca, revoked);
@@ -112,106 +109,5 @@ public sealed class RevocationTests
         using var caKey = ca.GetECDsaPrivateKey()!;
         using var signed = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
         return signed.CopyWithPrivateKey(key);
-    }
-
-    /// <summary>An HTTP server on loopback that answers every GET with the CRL after a delay, and counts the requests.</summary>
-    private sealed class SlowCrlServer : IAsyncDisposable
-    {
-        private readonly TcpListener _listener;
-        private readonly TimeSpan _delay;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-        private byte[] _crl = [];
-        private int _requests;
-        private long _firstAnsweredTicks;
-
-        private SlowCrlServer(TcpListener listener, TimeSpan delay)
-        {
-            _listener = listener;
-            _delay = delay;
-            Url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/ca-{Guid.NewGuid():N}.crl";
-            _loop = Task.Run(AcceptAsync);
-        }
-
-        public string Url { get; }
-
-        public int Requests => Volatile.Read(ref _requests);
-
-        public DateTime FirstAnsweredAt => new(Interlocked.Read(ref _firstAnsweredTicks), DateTimeKind.Utc);
-
-        public static Task<SlowCrlServer> StartAsync(TimeSpan delay)
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return Task.FromResult(new SlowCrlServer(listener, delay));
-        }
-
-        /// <summary>The CRL of <paramref name="ca"/>, listing <paramref name="revoked"/>.</summary>
-        public void Publish(X509Certificate2 ca, X509Certificate2 revoked)
-        {
-            var builder = new CertificateRevocationListBuilder();
-            builder.AddEntry(revoked, DateTimeOffset.UtcNow.AddMinutes(-5), X509RevocationReason.KeyCompromise);
-            _crl = builder.Build(ca, 1, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256, thisUpdate: DateTimeOffset.UtcNow.AddMinutes(-1));
-        }
-
-        private async Task AcceptAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-                {
-                    return;
-                }
-                _ = Task.Run(() => AnswerAsync(client));
-            }
-        }
-
-        private async Task AnswerAsync(TcpClient client)
-        {
-            using (client)
-            {
-                try
-                {
-                    var stream = client.GetStream();
-                    var buffer = new byte[4096];
-                    var read = 0;
-                    while (read < buffer.Length && !Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
-                    {
-                        var n = await stream.ReadAsync(buffer.AsMemory(read), _stop.Token);
-                        if (n == 0)
-                            return;
-                        read += n;
-                    }
-                    Interlocked.Increment(ref _requests);
-                    await Task.Delay(_delay, _stop.Token);
-                    Interlocked.CompareExchange(ref _firstAnsweredTicks, DateTime.UtcNow.Ticks, 0);
-                    var header = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {_crl.Length}\r\nConnection: close\r\n\r\n");
-                    await stream.WriteAsync(header, _stop.Token);
-                    await stream.WriteAsync(_crl, _stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
-                {
-                }
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            try
-            {
-                await _loop;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            _stop.Dispose();
-        }
     }
 }
