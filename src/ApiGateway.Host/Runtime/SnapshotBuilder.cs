@@ -284,7 +284,7 @@ internal sealed class SnapshotBuilder
         }
         var revocation = configuration.Service.Revocation ?? new RevocationSettings();
         var crls = revocation.CrlFolder is { } folder && CertificateStore.IsUsablePath(folder) && Path.IsPathFullyQualified(folder) ? _services.Crls.For(folder) : null;
-        return new ClientTrust(roots, intermediates, revocation.Mode, crls);
+        return new ClientTrust(roots, intermediates, revocation.Mode, crls, _services.Time);
     }
 
     private List<ListenerGroup> BuildListeners(GatewayConfiguration configuration)

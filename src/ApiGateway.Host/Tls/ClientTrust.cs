@@ -15,18 +15,27 @@ internal sealed class ClientTrust
     /// <param name="intermediates">Uploaded CA certificates stored as CertificateAuthority.</param>
     /// <param name="revocationMode">How revocation is checked (service.revocation.mode).</param>
     /// <param name="crls">The operator's CRL files (service.revocation.crlFolder), or null.</param>
+    /// <param name="time">The gateway's clock (<c>GatewayServices.Time</c>): revocation answers' lifetimes and the CRLs' dates.</param>
+    /// <param name="cacheCapacity">Certificates whose facts and system-trust status are kept (<see cref="FactsCapacity"/>; tests give less).</param>
     public ClientTrust(X509Certificate2Collection roots, X509Certificate2Collection intermediates,
-        ApiGateway.Core.Configuration.RevocationMode revocationMode = ApiGateway.Core.Configuration.RevocationMode.Online, CrlStore? crls = null)
+        ApiGateway.Core.Configuration.RevocationMode revocationMode = ApiGateway.Core.Configuration.RevocationMode.Online, CrlStore? crls = null,
+        TimeProvider? time = null, int cacheCapacity = FactsCapacity)
     {
         Roots = roots;
         Intermediates = intermediates;
         RevocationMode = revocationMode;
         Crls = crls;
+        _time = time ?? TimeProvider.System;
+        _cacheCapacity = cacheCapacity;
         Revocation = new RevocationCache((certificate, extra, system, mode) => Build(certificate, extra, system, mode),
             crls is null ? null : FromFiles,
             crls is null ? null : () => crls.Generation,
-            offline: revocationMode == ApiGateway.Core.Configuration.RevocationMode.Offline);
+            offline: revocationMode == ApiGateway.Core.Configuration.RevocationMode.Offline,
+            _time);
     }
+
+    private readonly TimeProvider _time;
+    private readonly int _cacheCapacity;
 
     /// <summary>How revocation is checked; NoCheck makes every revocation check pass.</summary>
     public ApiGateway.Core.Configuration.RevocationMode RevocationMode { get; }
@@ -53,7 +62,7 @@ internal sealed class ClientTrust
         var key = (certificate.Thumbprint, issuerThumbprint);
         if (_facts.TryGetValue(key, out var known))
             return known;
-        if (_facts.Count >= FactsCapacity)
+        if (_facts.Count >= _cacheCapacity)
             _facts.Clear();
         return _facts.GetOrAdd(key, _ => new CertificateFacts(certificate, issuerThumbprint));
     }
@@ -67,7 +76,7 @@ internal sealed class ClientTrust
         if (_systemStatus.TryGetValue(thumbprint, out var known))
             return (X509ChainStatusFlags)known;
         var status = Build(certificate, null, systemTrust: true, checkRevocation: false);
-        if (_systemStatus.Count >= FactsCapacity)
+        if (_systemStatus.Count >= _cacheCapacity)
             _systemStatus.Clear();
         _systemStatus[thumbprint] = (int)status;
         return status;
@@ -125,7 +134,7 @@ internal sealed class ClientTrust
             var elements = chain.ChainElements;
             if (elements.Count == 0)
                 return RevocationAnswer.Unknown("its chain could not be built");
-            var now = DateTimeOffset.UtcNow;
+            var now = _time.GetUtcNow();
             DateTimeOffset? until = null;
             for (var i = 0; i < elements.Count - 1; i++)
             {

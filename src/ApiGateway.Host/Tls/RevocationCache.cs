@@ -39,6 +39,7 @@ internal sealed class RevocationCache
     private readonly Func<X509Certificate2, X509Certificate2[]?, bool, RevocationAnswer>? _fromFiles;
     private readonly Func<int> _generation;
     private readonly bool _offline;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(string Thumbprint, bool System), Answer> _answers = new();
     private readonly ConcurrentDictionary<(string Thumbprint, bool System), Task<X509ChainStatusFlags>> _pending = new();
     private readonly SemaphoreSlim _fetchers = new(MaxConcurrentFetches, MaxConcurrentFetches);
@@ -48,16 +49,19 @@ internal sealed class RevocationCache
     /// <param name="fromFiles">The answer of the operator's CRL files (null: none configured).</param>
     /// <param name="generation">The CRL files' generation: answers cached under another one are not used.</param>
     /// <param name="offline">Only the CRL files answer: what they do not know stays unknown, nothing is fetched.</param>
+    /// <param name="time">The clock of the answers' lifetimes (monotonic timestamps) and of the CRLs' nextUpdate (UTC): the gateway's <c>GatewayServices.Time</c>.</param>
     public RevocationCache(Func<X509Certificate2, X509Certificate2[]?, bool, X509RevocationMode, X509ChainStatusFlags> build,
-        Func<X509Certificate2, X509Certificate2[]?, bool, RevocationAnswer>? fromFiles = null, Func<int>? generation = null, bool offline = false)
+        Func<X509Certificate2, X509Certificate2[]?, bool, RevocationAnswer>? fromFiles = null, Func<int>? generation = null, bool offline = false,
+        TimeProvider? time = null)
     {
         _build = build;
         _fromFiles = fromFiles;
         _generation = generation ?? (static () => 0);
         _offline = offline;
+        _time = time ?? TimeProvider.System;
     }
 
-    /// <summary>A cached answer: flags, when it expires (Environment.TickCount64), the CRL generation it came from, and why it is not known.</summary>
+    /// <summary>A cached answer: flags, when it expires (a timestamp of the cache's TimeProvider), the CRL generation it came from, and why it is not known.</summary>
     private readonly record struct Answer(X509ChainStatusFlags Flags, long Expires, int Generation, string? Problem);
 
     /// <summary>Online fetches started so far (tests: one per certificate, however many requests asked).</summary>
@@ -76,7 +80,7 @@ internal sealed class RevocationCache
     {
         var key = (certificate.Thumbprint, system);
         var generation = _generation();
-        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64 && known.Generation == generation)
+        if (_answers.TryGetValue(key, out var known) && known.Expires > _time.GetTimestamp() && known.Generation == generation)
         {
             flags = known.Flags;
             problem = known.Problem;
@@ -88,10 +92,11 @@ internal sealed class RevocationCache
             var answer = _fromFiles(certificate, extra, system);
             if (answer.IsConclusive || _offline)
             {
-                // A good answer lasts until the CRL's nextUpdate at most, so a CRL that goes stale stops vouching on time.
+                // A good answer lasts until the CRL's nextUpdate at most, so a CRL that goes stale stops vouching on time
+                // (one that is already due: not at all).
                 var lifetime = answer.IsConclusive ? ConclusiveLifetime : UnknownLifetime;
-                if (answer.ValidUntil is { } until && until - DateTimeOffset.UtcNow < lifetime)
-                    lifetime = until - DateTimeOffset.UtcNow > TimeSpan.Zero ? until - DateTimeOffset.UtcNow : TimeSpan.Zero;
+                if (answer.ValidUntil is { } until)
+                    lifetime = TimeSpan.FromTicks(Math.Min(lifetime.Ticks, Math.Max((until - _time.GetUtcNow()).Ticks, 0)));
                 Remember(key, answer.Flags, lifetime, generation, answer.Problem);
                 flags = answer.Flags;
                 problem = answer.Problem;
@@ -118,7 +123,7 @@ internal sealed class RevocationCache
     public Task<X509ChainStatusFlags> FetchAsync(X509Certificate2 certificate, X509Certificate2[]? extra, bool system)
     {
         var key = (certificate.Thumbprint, system);
-        if (_answers.TryGetValue(key, out var known) && known.Expires > Environment.TickCount64 && known.Generation == _generation())
+        if (_answers.TryGetValue(key, out var known) && known.Expires > _time.GetTimestamp() && known.Generation == _generation())
             return Task.FromResult(known.Flags);
         if (_offline)
             return Task.FromResult(RevocationAnswer.UnknownFlags);
@@ -126,19 +131,18 @@ internal sealed class RevocationCache
             return running;
         if (_pending.Count >= MaxPendingFetches)
             return Task.FromResult(X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation);
-        var copy = X509CertificateLoader.LoadCertificate(certificate.RawData);
         var fetch = new TaskCompletionSource<X509ChainStatusFlags>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_pending.TryAdd(key, fetch.Task))
-        {
-            copy.Dispose();
-            return _pending.TryGetValue(key, out running) ? running : FetchAsync(certificate, extra, system);
-        }
-        _ = RunFetchAsync(key, copy, extra, fetch);
+        // Another request may have started the same fetch since the look-up above: its fetch is the answer.
+        var joined = _pending.GetOrAdd(key, fetch.Task);
+        if (joined != fetch.Task)
+            return joined;
+        _ = RunFetchAsync(key, X509CertificateLoader.LoadCertificate(certificate.RawData), extra, fetch);
         return fetch.Task;
     }
 
     private async Task RunFetchAsync((string Thumbprint, bool System) key, X509Certificate2 certificate, X509Certificate2[]? extra, TaskCompletionSource<X509ChainStatusFlags> fetch)
     {
+        var flags = X509ChainStatusFlags.RevocationStatusUnknown;
         try
         {
             await _fetchers.WaitAsync().ConfigureAwait(false);
@@ -147,32 +151,36 @@ internal sealed class RevocationCache
                 Interlocked.Increment(ref _onlineFetches);
                 // X509Chain.Build with online revocation blocks its thread for up to UrlRetrievalTimeout: its own
                 // thread, so neither the request threads nor the thread pool's workers wait on a CRL server.
-                var flags = await Task.Factory.StartNew(() => CertificateVerification.RevocationOf(_build(certificate, extra, key.System, X509RevocationMode.Online)),
+                flags = await Task.Factory.StartNew(() => CertificateVerification.RevocationOf(_build(certificate, extra, key.System, X509RevocationMode.Online)),
                     CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
                 Remember(key, flags, IsConclusive(flags) ? ConclusiveLifetime : UnknownLifetime, _generation(), null);
-                fetch.TrySetResult(flags);
             }
             finally
             {
                 _fetchers.Release();
             }
         }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or InvalidOperationException)
+#pragma warning disable CA1031 // whatever the chain build throws, the requests waiting on this fetch get "unknown" (refused), never a hang
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            fetch.TrySetResult(X509ChainStatusFlags.RevocationStatusUnknown);
+            flags = X509ChainStatusFlags.RevocationStatusUnknown;
         }
         finally
         {
-            _pending.TryRemove(key, out _);
             certificate.Dispose();
         }
+        // Off the pending list before the waiters resume: a request after this answer starts from the cache (or,
+        // after a failure, a fetch of its own), never from a finished fetch.
+        _pending.TryRemove(key, out _);
+        fetch.TrySetResult(flags);
     }
 
     private void Remember((string Thumbprint, bool System) key, X509ChainStatusFlags flags, TimeSpan lifetime, int generation, string? problem)
     {
         if (_answers.Count >= Capacity)
             _answers.Clear();
-        _answers[key] = new Answer(flags, Environment.TickCount64 + (long)lifetime.TotalMilliseconds, generation, problem);
+        _answers[key] = new Answer(flags, _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency), generation, problem);
     }
 
     /// <summary>Good (no revocation flag) or revoked: anything else means the status is not known.</summary>

@@ -79,6 +79,29 @@ public sealed class ClientTrustCacheTests : IDisposable
     }
 
     [Fact]
+    public void TheSystemStatusCache_HoldsItsCapacity_AndWhenFull_StartsOverAndKeepsWhatItBuildsNext()
+    {
+        // As above, a status built again shows in the intermediates added or removed after it was first built.
+        var intermediates = new X509Certificate2Collection();
+        var trust = new ClientTrust([Public(_root)], intermediates, cacheCapacity: 2);
+        using var second = TestCertificates.Create("CN=second-from-intermediate", _intermediate, clientAuth: true);
+
+        Assert.Equal(X509ChainStatusFlags.PartialChain, trust.SystemStatusOf(_fromIntermediate, null));
+        Assert.Equal(X509ChainStatusFlags.PartialChain, trust.SystemStatusOf(second, null));
+        intermediates.Add(Public(_intermediate));
+        // Full (two of two), and both statuses are still the cached ones.
+        Assert.Equal(X509ChainStatusFlags.PartialChain, trust.SystemStatusOf(_fromIntermediate, null));
+        Assert.Equal(X509ChainStatusFlags.PartialChain, trust.SystemStatusOf(second, null));
+
+        // A third certificate: the cache starts over, so the first one's status is built again, now with the intermediate.
+        Assert.Equal(X509ChainStatusFlags.UntrustedRoot, trust.SystemStatusOf(_fromRoot, null));
+        Assert.Equal(X509ChainStatusFlags.UntrustedRoot, trust.SystemStatusOf(_fromIntermediate, null));
+        // And what was built after the fresh start is kept: without the intermediate it would now be a partial chain.
+        intermediates.Clear();
+        Assert.Equal(X509ChainStatusFlags.UntrustedRoot, trust.SystemStatusOf(_fromIntermediate, null));
+    }
+
+    [Fact]
     public void ACertificateAnchoredInTheSystemRoots_IsTrusted_AndToldAsSystemTrust()
     {
         using var systemRoot = SystemRoot();
