@@ -59,20 +59,12 @@ internal sealed class BackendForwarder
     public ValueTask<ForwarderError> SendAsync(PolicyContext context, ForwardSettings settings)
     {
         var target = TargetOf(context);
-        var invoker = context.State.Snapshot.Invokers.GetInvoker(target, context.State.AuthenticationCertificate, settings.FollowRedirects);
+        var invoker = context.State.Snapshot.Invokers.Get(target, context.State.AuthenticationCertificate, settings.FollowRedirects);
         context.State.ForwardTarget = target;
         // Set before sending: outbound runs inside the send (on the response headers) and must know the request went out.
         context.State.Forwarded = true;
-        if (invoker.Http1 is { } pool && Http1.Http1Forwarder.Handles(context.State.Http, pool, settings.FollowRedirects))
-            return SendHttp1Async(context, target, invoker, pool, settings);
-        return _forwarder.SendAsync(context.State.Http, target.DestinationPrefix, invoker.Invoker, settings.RequestConfig, Transformer);
+        return _forwarder.SendAsync(context.State.Http, target.DestinationPrefix, invoker, settings.RequestConfig, Transformer);
     }
-
-    /// <summary>The gateway's HTTP/1.1 client; YARP when the backend turns out to choose HTTP/2 (nothing was sent then).</summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ForwarderError> SendHttp1Async(PolicyContext context, BackendTarget target, BackendInvoker invoker, Http1.Http1Pool pool, ForwardSettings settings) =>
-        await Http1.Http1Forwarder.SendAsync(context, target, pool, settings).ConfigureAwait(false)
-        ?? await _forwarder.SendAsync(context.State.Http, target.DestinationPrefix, invoker.Invoker, settings.RequestConfig, Transformer).ConfigureAwait(false);
 
     /// <summary>What the pipeline does next after <see cref="SendAsync"/> returned <paramref name="error"/>.</summary>
     public Flow Complete(PolicyContext context, ForwarderError error, ForwardSettings settings, Step step)
@@ -276,17 +268,24 @@ internal sealed class GatewayTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
         var context = httpContext.Features.Get<PolicyContext>()!;
         var target = context.State.ForwardTarget!;
-        var (remainder, query) = ForwardedRequest.PathAndQuery(context, target);
+        var path = httpContext.Request.Path.Value ?? string.Empty;
+        var remainder = context.State.PathConsumed >= path.Length ? PathString.Empty : new PathString(path[context.State.PathConsumed..]);
+        var query = target.Query.Count == 0 ? httpContext.Request.QueryString : MergeQuery(httpContext.Request.QueryString, target.Query);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, remainder, query);
         // YARP copies the client's Host (the gateway's own name); the backend gets its host name from the URL instead,
         // as APIM does, unless set-header gave the request a Host.
         if (!context.State.HostHeaderSet)
             proxyRequest.Headers.Host = null;
 
-        if (ForwardedRequest.ForwardedFor(httpContext) is { } forwarded)
+        if (httpContext.Connection.RemoteIpAddress is { } address)
         {
-            proxyRequest.Headers.Remove(ForwardedRequest.ForwardedForHeader);
-            proxyRequest.Headers.TryAddWithoutValidation(ForwardedRequest.ForwardedForHeader, forwarded);
+            var forwarded = address.ToString();
+            if (proxyRequest.Headers.TryGetValues("X-Forwarded-For", out var existing))
+            {
+                forwarded = string.Join(", ", existing) + ", " + forwarded;
+                proxyRequest.Headers.Remove("X-Forwarded-For");
+            }
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", forwarded);
         }
         foreach (var (name, values) in target.Headers)
         {
@@ -299,12 +298,33 @@ internal sealed class GatewayTransformer : HttpTransformer
             proxyRequest.Headers.TryAddWithoutValidation("Authorization", authorization);
         }
         if (context.State.ApiRoute.Api.ForwardClientCertificate != ClientCertificateForwarding.None)
+            ForwardClientCertificate(context, proxyRequest);
+    }
+
+    /// <summary>
+    /// The client certificate of the TLS connection in the headers the API asks for. They replace whatever a policy
+    /// wrote under the same names (the client's own were removed on arrival); without a certificate none is sent.
+    /// </summary>
+    private static void ForwardClientCertificate(PolicyContext context, HttpRequestMessage proxyRequest)
+    {
+        var forwarding = context.State.ApiRoute.Api.ForwardClientCertificate;
+        var headers = proxyRequest.Headers;
+        foreach (var name in ClientCertificateHeaders.All)
+            headers.Remove(name);
+        if (context.State.ClientCertificate is not { } certificate)
+            return;
+        var der = certificate.RawDataMemory.Span;
+        if ((forwarding & ClientCertificateForwarding.XArrClientCert) != 0)
+            headers.TryAddWithoutValidation(ClientCertificateHeaders.XArrClientCert, ClientCertificateHeaders.XArrValue(der));
+        if ((forwarding & ClientCertificateForwarding.ClientCert) != 0)
         {
-            // They replace whatever a policy wrote under the same names (the client's own were removed on arrival).
-            foreach (var name in ClientCertificateHeaders.All)
-                proxyRequest.Headers.Remove(name);
-            foreach (var (name, value) in ForwardedRequest.CertificateHeaders(context))
-                proxyRequest.Headers.TryAddWithoutValidation(name, value);
+            headers.TryAddWithoutValidation(ClientCertificateHeaders.ClientCert, ClientCertificateHeaders.ByteSequence(der));
+            // The chain of the handshake that presented this certificate (a renegotiated one has none recorded).
+            if (context.State.Tls is { } tls && ReferenceEquals(tls.Certificate, certificate)
+                && ClientCertificateHeaders.ByteSequenceList(tls.ForwardedChain) is { } chain)
+            {
+                headers.TryAddWithoutValidation(ClientCertificateHeaders.ClientCertChain, chain);
+            }
         }
     }
 
@@ -315,5 +335,24 @@ internal sealed class GatewayTransformer : HttpTransformer
             return copy;
         var context = httpContext.Features.Get<PolicyContext>()!;
         return context.State.ApiRoute.Pipeline.RunOutboundOnBackendResponse(context) && copy;
+    }
+
+    private static QueryString MergeQuery(QueryString original, IReadOnlyList<KeyValuePair<string, string[]>> credentials)
+    {
+        var parsed = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(original.Value);
+        var builder = new QueryBuilder();
+        foreach (var (name, values) in parsed)
+        {
+            if (credentials.Any(c => string.Equals(c.Key, name, StringComparison.Ordinal)))
+                continue;
+            foreach (var value in values)
+                builder.Add(name, value ?? string.Empty);
+        }
+        foreach (var (name, values) in credentials)
+        {
+            foreach (var value in values)
+                builder.Add(name, value);
+        }
+        return builder.ToQueryString();
     }
 }

@@ -57,8 +57,6 @@ internal sealed class BackendTarget
         var uri = new Uri(url, UriKind.Absolute);
         // The destination prefix has no query: the backend URL's own query parameters join the credentials' ones.
         DestinationPrefix = uri.GetLeftPart(UriPartial.Path);
-        PathPrefix = uri.AbsolutePath;
-        PlainPath = Http1.Http1Syntax.IsPlainTarget(PathPrefix);
         Authority = uri.GetLeftPart(UriPartial.Authority);
         // Uri.Authority is host and port without user information: a URL's user:password never reaches a log line.
         LogName = backendId ?? uri.Scheme + "://" + uri.Authority;
@@ -93,12 +91,6 @@ internal sealed class BackendTarget
 
     /// <summary>The URL without its query: what the remaining request path is appended to.</summary>
     public string DestinationPrefix { get; }
-
-    /// <summary>The URL's path (escaped, without query): what the HTTP/1.1 client puts before the request's remaining path.</summary>
-    public string PathPrefix { get; }
-
-    /// <summary>Whether <see cref="PathPrefix"/> holds only characters that neither encoding nor normalisation change.</summary>
-    public bool PlainPath { get; }
 
     /// <summary>scheme://host:port of the backend.</summary>
     public string Authority { get; }

@@ -56,13 +56,7 @@ internal sealed class BackendInvoker : IDisposable
             SslOptions = ssl,
         };
         Invoker = new HttpMessageInvoker(handler, disposeHandler: true);
-        Http1 = Uri.TryCreate(key.Authority, UriKind.Absolute, out var authority) && (authority.Scheme == Uri.UriSchemeHttps || authority.Scheme == Uri.UriSchemeHttp)
-            ? new Http1.Http1Pool(authority, ssl)
-            : null;
     }
-
-    /// <summary>The gateway's own HTTP/1.1 connections to the backend, with the same TLS settings (see <see cref="Http1.Http1Forwarder"/>); null for an authority that is no http(s) URL.</summary>
-    public Http1.Http1Pool? Http1 { get; }
 
     public InvokerKey Key { get; }
 
@@ -82,7 +76,6 @@ internal sealed class BackendInvoker : IDisposable
     public void Dispose()
     {
         Invoker.Dispose();
-        Http1?.Dispose();
         foreach (var certificate in _certificates)
             certificate.Dispose();
     }

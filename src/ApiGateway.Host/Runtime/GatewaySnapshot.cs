@@ -75,12 +75,12 @@ internal sealed class SnapshotInvokers
     }
 
     /// <summary>The invoker for a forward to <paramref name="target"/> presenting <paramref name="certificate"/> (authentication-certificate) or the backend's credentials.</summary>
-    public HttpMessageInvoker Get(BackendTarget target, ServedCertificate? certificate, bool followRedirects) =>
-        GetInvoker(target, certificate, followRedirects).Invoker;
-
-    /// <summary>As <see cref="Get"/>, the invoker itself (its HttpClient pool and its HTTP/1.1 pool).</summary>
-    public BackendInvoker GetInvoker(BackendTarget target, ServedCertificate? certificate, bool followRedirects) =>
-        _byTarget.TryGetValue((target, certificate, followRedirects), out var invoker) ? invoker : Create(target, certificate, followRedirects);
+    public HttpMessageInvoker Get(BackendTarget target, ServedCertificate? certificate, bool followRedirects)
+    {
+        if (_byTarget.TryGetValue((target, certificate, followRedirects), out var invoker))
+            return invoker.Invoker;
+        return Create(target, certificate, followRedirects).Invoker;
+    }
 
     /// <summary>Acquires the invoker up front (at load time), so the first request does not create it.</summary>
     public void Prepare(BackendTarget target, ServedCertificate? certificate, bool followRedirects) => Create(target, certificate, followRedirects);

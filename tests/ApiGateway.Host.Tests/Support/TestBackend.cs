@@ -15,7 +15,6 @@ namespace ApiGateway.Host.Tests.Support;
 /// <summary>
 /// A real backend on 127.0.0.1: HTTPS with a self-signed certificate by default, optionally requiring a client
 /// certificate (only the listed thumbprints get through the handshake). By default it echoes what it received as JSON.
-/// It speaks HTTP/1.1 unless given other protocols (Http1AndHttp2 over TLS: ALPN picks HTTP/2).
 /// </summary>
 internal sealed class TestBackend : IAsyncDisposable
 {
@@ -40,17 +39,13 @@ internal sealed class TestBackend : IAsyncDisposable
         string[]? requireClientThumbprints = null,
         Func<HttpContext, Task>? handler = null,
         bool https = true,
-        Func<X509Certificate2>? certificateSelector = null,
-        Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1)
+        Func<X509Certificate2>? certificateSelector = null)
     {
         certificate ??= TestCertificates.Create("CN=test-backend", serverAuth: true, dnsNames: ["127.0.0.1", "localhost"]);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
         {
-            // HTTP/1.1 unless a test asks for more: the gateway's own HTTP/1.1 client then carries the request; a
-            // backend that offers HTTP/2 (ALPN) gets it through YARP.
-            listen.Protocols = protocols;
             if (!https)
                 return;
             listen.UseHttps(options =>
