@@ -174,6 +174,28 @@ public sealed class CrlFileRevocationTests
         Assert.False(store.Check(leaf, ca, DateTimeOffset.UtcNow.AddDays(8)).IsConclusive);
     }
 
+    /// <summary>
+    /// The trust set judges the CRL files on the gateway's clock (GatewayServices.Time), not the machine's: on a clock
+    /// past the CRL's nextUpdate the files vouch for nothing, on one inside its validity they answer.
+    /// </summary>
+    [Fact]
+    public void TheCrlFiles_AreReadOnTheGatewaysClock()
+    {
+        using var folder = new TempFolder();
+        using var ca = TestCertificates.CreateCa("CN=Clock CA");
+        using var leaf = TestCertificates.Create("CN=leaf", ca, clientAuth: true);
+        folder.Write("ca.crl", PemEncoding.WriteString("X509 CRL", Crl(ca, [leaf])));
+        using var store = new CrlStore(folder.Path, NullLogger.Instance);
+        var inAWeekAndADay = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(8));
+        var now = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+
+        var late = new ClientTrust([X509CertificateLoader.LoadCertificate(ca.RawData)], [], RevocationMode.Online, store, inAWeekAndADay);
+        var current = new ClientTrust([X509CertificateLoader.LoadCertificate(ca.RawData)], [], RevocationMode.Online, store, now);
+
+        Assert.False(late.FromFiles(leaf, null, systemTrust: false).IsConclusive);
+        Assert.Equal(X509ChainStatusFlags.Revoked, current.FromFiles(leaf, null, systemTrust: false).Flags);
+    }
+
     [Theory]
     [InlineData("2.5.29.27", true, "delta CRL")]
     [InlineData("2.5.29.28", true, "issuing distribution point")]
