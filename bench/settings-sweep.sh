@@ -40,7 +40,8 @@ ioqueues1 APIGATEWAY_SOCKETS=ioqueues=1
 workstation-gc DOTNET_gcServer=0
 datas-off DOTNET_GCDynamicAdaptationMode=0
 gc-nonconcurrent DOTNET_gcConcurrent=0
-spin0 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0'
+spin0 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
+event-threads-2 DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=2'
 if [ -n "$VARIANTS" ]; then LIST="$(cat "$VARIANTS")"; else LIST="$DEFAULT_VARIANTS"; fi
 
 PIDS=()
