@@ -43,6 +43,9 @@ public sealed class ResumptionTests
         gateway.AddApi("report", "report", policy: ReportPolicy.Replace("{{allowed}}", allowed.Thumbprint, StringComparison.Ordinal));
         await gateway.StartAsync();
         using var folder = new TempFolder();
+        // The tickets of a server certificate's very first handshake predate its context's stateful tickets
+        // (SessionTickets) and do not resume; every later one does.
+        await SClientAsync(gateway.Port, folder, allowed, "allowed");
 
         var first = await SClientAsync(gateway.Port, folder, allowed, "allowed", sessionOut: folder.File("allowed.session"));
         var second = await SClientAsync(gateway.Port, folder, allowed, "allowed", sessionIn: folder.File("allowed.session"));
@@ -57,6 +60,34 @@ public sealed class ResumptionTests
         Assert.Contains("Reused, TLSv1.3", otherSecond, StringComparison.Ordinal);
         Assert.Contains("HTTP/1.1 403", otherFirst, StringComparison.Ordinal);
         Assert.Contains("HTTP/1.1 403", otherSecond, StringComparison.Ordinal);
+    }
+
+    [ToolFact("openssl", "openssl")]
+    public async Task AFullHandshake_IssuesOneTicketAfterTheFirstOfItsContext_AndTheClientStillResumesWithIt()
+    {
+        await using var gateway = TestGateway.Create(negotiate: true, require: true);
+        using var client = gateway.Client("CN=allowed");
+        gateway.AddApi("report", "report", policy: ReportPolicy.Replace("{{allowed}}", client.Thumbprint, StringComparison.Ordinal));
+        await gateway.StartAsync();
+        using var folder = new TempFolder();
+
+        // The first handshake of the server certificate's shared context still gets OpenSSL's two (stateless); it sets them.
+        var first = await SClientAsync(gateway.Port, folder, client, "c", extra: ["-msg"]);
+        var full = await SClientAsync(gateway.Port, folder, client, "c", sessionOut: folder.File("c.session"), extra: ["-msg"]);
+        var resumed = await SClientAsync(gateway.Port, folder, client, "c", sessionIn: folder.File("c.session"), extra: ["-msg"]);
+
+        Assert.True(SessionTickets.Enabled);
+        Assert.Contains("HTTP/1.1 200", first, StringComparison.Ordinal);
+        Assert.Contains("New, TLSv1.3", full, StringComparison.Ordinal);
+        Assert.Equal(SessionTickets.PerHandshake, Tickets(full));
+        Assert.Contains("Reused, TLSv1.3", resumed, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 200", resumed, StringComparison.Ordinal);
+        Assert.Contains("x-certificate: " + client.Thumbprint, resumed, StringComparison.OrdinalIgnoreCase);
+        // A resumed connection hands the client its next ticket.
+        Assert.Equal(SessionTickets.PerHandshake, Tickets(resumed));
+
+        static int Tickets(string output) =>
+            output.Split('\n').Count(l => l.StartsWith("<<< ", StringComparison.Ordinal) && l.Contains("NewSessionTicket", StringComparison.Ordinal));
     }
 
     [ToolFact("openssl", "openssl")]
