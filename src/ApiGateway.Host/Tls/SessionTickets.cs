@@ -25,9 +25,10 @@ namespace ApiGateway.Host.Tls;
 /// RFC 8446 4.6.1 lets the server choose how many and lets a ticket be a database key; clients use a ticket once,
 /// RFC 8446 C.4), and a resumed session's certificate still goes through the validation callback. A second
 /// connection opened in parallel before the first returns makes a full handshake (one ticket). The sessions live in
-/// the process: OpenSSL's cache holds at most 20,480 (its default size; the oldest goes first), about 5 KB each with
-/// the client certificate, so up to ~100 MB of native memory under a stream of new clients (+105 MB RSS in the
-/// sweep, which fills it); a client whose session left the cache makes a full handshake. Stateless tickets were not
+/// the process: the context's cache holds at most <see cref="CacheSize"/> (10,000, where OpenSSL's default is 20,480;
+/// the oldest goes first), about 5 KB each with the client certificate, so up to ~50 MB of native memory per server
+/// certificate under a stream of new clients (with OpenSSL's default size, +105 MB RSS in the sweep, which fills
+/// it); a client whose session left the cache makes a full handshake. Stateless tickets were not
 /// shared between gateway processes either (.NET gives every SSL_CTX random ticket keys), so several instances lose
 /// nothing. The tickets of the very first handshake of each context (issued before this is applied) no longer resume.
 /// </para>
@@ -73,6 +74,7 @@ internal static class SessionTickets
                     // Stateful tickets: the session stays in the context's cache, the ticket names it.
                     Native.SSL_CTX_set_options(context, NoTicket);
                     Native.SSL_CTX_ctrl(context, SetSessionCacheMode, SessionCacheServer, IntPtr.Zero);
+                    Native.SSL_CTX_ctrl(context, SetSessionCacheSize, CacheSize, IntPtr.Zero);
                     if (Applied.Count >= 1024)
                         Applied.Clear(); // contexts come and go with certificates; a forgotten one is only set again
                     Applied.TryAdd(context, 0);
@@ -111,6 +113,10 @@ internal static class SessionTickets
     private const ulong NoTicket = 0x00004000; // SSL_OP_NO_TICKET
     private const int SetSessionCacheMode = 44; // SSL_CTRL_SET_SESS_CACHE_MODE
     private const nint SessionCacheServer = 0x0002; // SSL_SESS_CACHE_SERVER (without .NET's SSL_SESS_CACHE_NO_INTERNAL_STORE)
+    private const int SetSessionCacheSize = 42; // SSL_CTRL_SET_SESS_CACHE_SIZE
+
+    /// <summary>Sessions kept per server certificate (OpenSSL's default is 20,480): the oldest leaves first, as in the gateway's other per-certificate caches.</summary>
+    public const int CacheSize = 10_000;
 
     private static class Native
     {
