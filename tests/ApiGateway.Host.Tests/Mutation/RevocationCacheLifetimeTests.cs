@@ -235,6 +235,21 @@ public sealed class RevocationCacheLifetimeTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whatever the chain build throws, the requests waiting on the fetch get "unknown" (refused where revocation is
+    /// required), never a wait without end; and the next request starts a fetch of its own.
+    /// </summary>
+    [Fact]
+    public async Task AFetchThatThrowsAnythingElse_StillAnswersUnknown_AndIsNotLeftPending()
+    {
+        var cache = new RevocationCache((_, _, _, mode) => mode == X509RevocationMode.Online ? throw new NotSupportedException("a platform without it") : Unknown,
+            time: _clock);
+
+        Assert.Equal(X509ChainStatusFlags.RevocationStatusUnknown, await cache.FetchAsync(_certificate, null, system: false).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(X509ChainStatusFlags.RevocationStatusUnknown, await cache.FetchAsync(_certificate, null, system: false).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, cache.OnlineFetches);
+    }
+
     private RevocationCache Files(Func<RevocationAnswer> answer) =>
         new((_, _, _, _) => throw new InvalidOperationException("the CRL files answered"), (_, _, _) => answer(), time: _clock);
 }
