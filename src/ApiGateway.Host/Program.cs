@@ -3,8 +3,9 @@ using ApiGateway.Host;
 
 // Regular expressions in policy expressions must not hang a request: every Regex without its own timeout gets one.
 AppContext.SetData("REGEX_DEFAULT_MATCH_TIMEOUT", TimeSpan.FromSeconds(2));
-// Before any socket exists: the sockets engine reads this once (ApiGateway.Host.Runtime.TransportTuning).
+// Before any socket exists: the sockets engine reads these once (ApiGateway.Host.Runtime.TransportTuning).
 ApiGateway.Host.Runtime.TransportTuning.PreferInlineCompletions();
+ApiGateway.Host.Runtime.TransportTuning.PreferFewerEventThreads();
 return await CommandLine.RunAsync(args).ConfigureAwait(false);
 
 namespace ApiGateway.Host

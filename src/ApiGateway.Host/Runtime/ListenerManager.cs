@@ -366,7 +366,6 @@ internal static class TransportTuning
     {
         if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
             Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
-        PreferFewerEventThreads();
     }
 
     /// <summary>The environment variable that sets how many event (epoll) threads the sockets engine runs.</summary>
@@ -380,9 +379,10 @@ internal static class TransportTuning
     /// request (6 rounds; req/s 1.03x, p99 0.85x) and completed 1.25x the full handshakes per second at 0.99x their
     /// CPU (5 rounds; p99 0.49x): fewer wake-ups and hand-offs between the two threads' connections. Half the cores
     /// leaves the rest to a backend on the same machine; one that runs only the gateway can set the variable to its
-    /// core count. Only with inline completions: without them .NET's own default is lower still.
+    /// core count. Only with inline completions: without them .NET's own default is lower still. Called after
+    /// <see cref="PreferInlineCompletions"/>, before the first socket.
     /// </summary>
-    private static void PreferFewerEventThreads()
+    public static void PreferFewerEventThreads()
     {
         if (EventThreadsFor(Environment.GetEnvironmentVariable(EventThreadsVariable), Environment.GetEnvironmentVariable(InlineCompletionsVariable), Environment.ProcessorCount) is { } count)
             Environment.SetEnvironmentVariable(EventThreadsVariable, count);

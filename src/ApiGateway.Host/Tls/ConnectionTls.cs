@@ -55,7 +55,7 @@ internal sealed class ConnectionTls
     /// <summary>The RemoteCertificateValidationCallback of the connection (the only place SslStream asks).</summary>
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        // Later handshakes of this server certificate issue one session ticket, not two (see SessionTickets).
+        // Later handshakes of this server certificate issue one stateful session ticket, not two stateless ones (see SessionTickets).
         SessionTickets.Apply(sender);
         var certificate2 = certificate switch
         {

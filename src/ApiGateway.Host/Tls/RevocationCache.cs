@@ -80,7 +80,7 @@ internal sealed class RevocationCache
     {
         var key = (certificate.Thumbprint, system);
         var generation = _generation();
-        if (_answers.TryGetValue(key, out var known) && known.Expires > _time.GetTimestamp() && known.Generation == generation)
+        if (TryKnown(key, generation, out var known))
         {
             flags = known.Flags;
             problem = known.Problem;
@@ -123,7 +123,7 @@ internal sealed class RevocationCache
     public Task<X509ChainStatusFlags> FetchAsync(X509Certificate2 certificate, X509Certificate2[]? extra, bool system)
     {
         var key = (certificate.Thumbprint, system);
-        if (_answers.TryGetValue(key, out var known) && known.Expires > _time.GetTimestamp() && known.Generation == _generation())
+        if (TryKnown(key, _generation(), out var known))
             return Task.FromResult(known.Flags);
         if (_offline)
             return Task.FromResult(RevocationAnswer.UnknownFlags);
@@ -175,6 +175,10 @@ internal sealed class RevocationCache
         _pending.TryRemove(key, out _);
         fetch.TrySetResult(flags);
     }
+
+    /// <summary>The cached answer for <paramref name="key"/> while it lasts and belongs to the CRL files' current generation.</summary>
+    private bool TryKnown((string Thumbprint, bool System) key, int generation, out Answer known) =>
+        _answers.TryGetValue(key, out known) && known.Expires > _time.GetTimestamp() && known.Generation == generation;
 
     private void Remember((string Thumbprint, bool System) key, X509ChainStatusFlags flags, TimeSpan lifetime, int generation, string? problem)
     {

@@ -104,15 +104,8 @@ public sealed class RevocationCacheLifetimeTests : IDisposable
             return new RevocationAnswer(X509ChainStatusFlags.NoError, nextUpdate, null);
         });
 
-        Assert.True(cache.TryGet(_certificate, null, system: false, out var flags));
+        var (flags, _) = AssertKeptExactly(cache, TimeSpan.FromMinutes(1), () => files);
         Assert.Equal(X509ChainStatusFlags.NoError, flags);
-        _clock.Advance(TimeSpan.FromMinutes(1) - Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        Assert.Equal(1, files);
-
-        _clock.Advance(Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        Assert.Equal(2, files);
     }
 
     /// <summary>A CRL due tomorrow: the answer is still kept five minutes only (the files may change before then).</summary>
@@ -127,14 +120,7 @@ public sealed class RevocationCacheLifetimeTests : IDisposable
             return new RevocationAnswer(X509ChainStatusFlags.NoError, nextUpdate, null);
         });
 
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        _clock.Advance(RevocationCache.ConclusiveLifetime - Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        Assert.Equal(1, files);
-
-        _clock.Advance(Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        Assert.Equal(2, files);
+        AssertKeptExactly(cache, RevocationCache.ConclusiveLifetime, () => files);
     }
 
     /// <summary>A CRL that is due now, or was an hour ago, vouches for nothing: its good answer is not kept at all.</summary>
@@ -170,17 +156,9 @@ public sealed class RevocationCacheLifetimeTests : IDisposable
                 return RevocationAnswer.Unknown("no CRL of its issuer in the folder");
             }, offline: true, time: _clock);
 
-        Assert.True(cache.TryGet(_certificate, null, system: false, out var flags, out var problem));
+        var (flags, problem) = AssertKeptExactly(cache, RevocationCache.UnknownLifetime, () => files);
         Assert.Equal(Unknown, flags);
         Assert.Equal("no CRL of its issuer in the folder", problem);
-        _clock.Advance(RevocationCache.UnknownLifetime - Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _, out problem));
-        Assert.Equal("no CRL of its issuer in the folder", problem);
-        Assert.Equal(1, files);
-
-        _clock.Advance(Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        Assert.Equal(2, files);
     }
 
     /// <summary>A revoked answer of the files has no nextUpdate to respect: it is kept the five minutes.</summary>
@@ -194,45 +172,8 @@ public sealed class RevocationCacheLifetimeTests : IDisposable
             return new RevocationAnswer(X509ChainStatusFlags.Revoked, null, "it is listed in the CRL of 'CN=CA' ('ca.crl')");
         });
 
-        Assert.True(cache.TryGet(_certificate, null, system: false, out var flags));
+        var (flags, _) = AssertKeptExactly(cache, RevocationCache.ConclusiveLifetime, () => files);
         Assert.Equal(X509ChainStatusFlags.Revoked, flags);
-        _clock.Advance(RevocationCache.ConclusiveLifetime - Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out flags));
-        Assert.Equal(X509ChainStatusFlags.Revoked, flags);
-        Assert.Equal(1, files);
-
-        _clock.Advance(Tick);
-        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
-        Assert.Equal(2, files);
-    }
-
-    /// <summary>
-    /// Two requests that both miss the cache at once start one fetch: the second joins the first's (the look-up and
-    /// the registration are one step).
-    /// </summary>
-    [Fact]
-    public async Task ASecondFetchOfTheSameCertificate_JoinsTheRunningOne()
-    {
-        using var release = new ManualResetEventSlim();
-        var cache = new RevocationCache((_, _, _, mode) =>
-        {
-            if (mode == X509RevocationMode.Online)
-                release.Wait(TimeSpan.FromSeconds(30));
-            return mode == X509RevocationMode.Online ? X509ChainStatusFlags.NoError : Unknown;
-        }, time: _clock);
-        try
-        {
-            var first = cache.FetchAsync(_certificate, null, system: false);
-            var second = cache.FetchAsync(_certificate, null, system: false);
-            Assert.Same(first, second);
-            release.Set();
-            Assert.Equal(X509ChainStatusFlags.NoError, await first);
-            Assert.Equal(1, cache.OnlineFetches);
-        }
-        finally
-        {
-            release.Set();
-        }
     }
 
     /// <summary>
@@ -248,6 +189,27 @@ public sealed class RevocationCacheLifetimeTests : IDisposable
         Assert.Equal(X509ChainStatusFlags.RevocationStatusUnknown, await cache.FetchAsync(_certificate, null, system: false).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(X509ChainStatusFlags.RevocationStatusUnknown, await cache.FetchAsync(_certificate, null, system: false).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(2, cache.OnlineFetches);
+    }
+
+    /// <summary>
+    /// The first request asks the CRL files (<paramref name="asked"/> counts it); every request until the last tick of
+    /// <paramref name="lifetime"/> gets the same answer from the cache; the request at <paramref name="lifetime"/> asks
+    /// again. Returns the first answer.
+    /// </summary>
+    private (X509ChainStatusFlags Flags, string? Problem) AssertKeptExactly(RevocationCache cache, TimeSpan lifetime, Func<int> asked)
+    {
+        Assert.True(cache.TryGet(_certificate, null, system: false, out var flags, out var problem));
+        Assert.Equal(1, asked());
+        _clock.Advance(lifetime - Tick);
+        Assert.True(cache.TryGet(_certificate, null, system: false, out var cachedFlags, out var cachedProblem));
+        Assert.Equal(flags, cachedFlags);
+        Assert.Equal(problem, cachedProblem);
+        Assert.Equal(1, asked());
+
+        _clock.Advance(Tick);
+        Assert.True(cache.TryGet(_certificate, null, system: false, out _));
+        Assert.Equal(2, asked());
+        return (flags, problem);
     }
 
     private RevocationCache Files(Func<RevocationAnswer> answer) =>
